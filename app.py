@@ -1,0 +1,48 @@
+"""Application factory: config, extensions, blueprints, error pages and CLI commands."""
+
+import os
+
+from flask import Flask
+
+from config import Config
+from extensions import csrf, db, htmx, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a configured codboard app."""
+    app = Flask(__name__, instance_path=_instance_path())
+    app.config.from_object(Config)
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    import workers
+
+    workers.init_app(app)
+
+    from blueprints import auth, boards, calls, errors, home, orders, settings, shipping, system
+
+    auth.init_app(app)
+    errors.init_app(app)
+    for module in (auth, home, calls, orders, shipping, boards, settings, system):
+        app.register_blueprint(module.bp)
+
+    from blueprints.templating import init_app as init_templating
+
+    init_templating(app)
+
+    import commands
+
+    commands.init_app(app)
+
+    return app
+
+
+def _instance_path() -> str:
+    """instance/ beside this file, where the SQLite database and secrets live."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance")

@@ -1,0 +1,40 @@
+"""Login, logout and how a session finds its user."""
+
+from flask import Blueprint, redirect, request, url_for
+
+from extensions import db, login_manager
+from models import User
+
+bp = Blueprint("auth", __name__)
+
+
+def init_app(app) -> None:
+    """Wire Flask-Login to the users table."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """Find the user for a session; a stale session version means logged out."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send anonymous visitors to the login page; htmx gets a redirect header."""
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request") == "true":
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
+from . import views  # noqa: E402,F401

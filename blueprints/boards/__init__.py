@@ -1,0 +1,7 @@
+"""Live status boards for managers."""
+
+from flask import Blueprint
+
+bp = Blueprint("boards", __name__, url_prefix="/boards")
+
+from . import views  # noqa: E402,F401

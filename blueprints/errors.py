@@ -1,0 +1,66 @@
+"""Every refusal becomes a readable page or htmx fragment, never a 500 for bad input."""
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from extensions import db
+from models.errors import DomainError
+
+from .web import is_fragment
+
+TITLES = {
+    400: "That request was not understood",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Someone got there first",
+    422: "Please check what you entered",
+    500: "Something went wrong",
+}
+
+
+def error_response(status: int, message: str):
+    """Render a message as a page, or as a fragment swapped into #messages for htmx."""
+    db.session.rollback()
+    title = TITLES.get(status, "Error")
+    if is_fragment() or request.headers.get("HX-Request") == "true":
+        html = render_template("_partials/error.html", title=title, message=message,
+                               status=status)
+        return html, status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+    return render_template("error.html", title=title, message=message, status=status), status
+
+
+def init_app(app) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.status_code, exc.message)
+
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(IntegrityError)
+    def concurrent_change(exc):
+        # The version check or a unique constraint caught a concurrent write.
+        return error_response(409, "Someone else changed this at the same moment; "
+                                   "nothing of yours was saved. Reload and try again.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(400, "Your form expired or was sent from elsewhere. "
+                                   "Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            403: "Your role does not give access to this.",
+            404: "There is nothing here. It may have been removed, or the link is wrong.",
+        }
+        return error_response(exc.code or 500, messages.get(exc.code, exc.description))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return error_response(500, "The error was logged. Try again in a moment.")

@@ -1,0 +1,108 @@
+"""Order detail and the status actions on it; every change goes through models.operations."""
+
+from flask import abort, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from extensions import db
+from models import Actor, AuditEvent, Order, OrderLine
+from models.errors import InvalidInput
+from models.operations import change_shipping, reopen_order
+from models.status import Confirmation, Role, shipping_targets
+
+from ..web import is_fragment, render, role_required
+from . import bp
+from .forms import ReopenForm, ShippingForm
+
+VIEWERS = (Role.AGENT, Role.OPERATOR, Role.MANAGER)
+
+
+def _load(order_id: int) -> Order:
+    """The order with everything the page shows, in a fixed number of queries."""
+    order = db.session.execute(
+        select(Order).where(Order.id == order_id).options(
+            joinedload(Order.channel), joinedload(Order.carrier), joinedload(Order.claimed_by),
+            selectinload(Order.lines).joinedload(OrderLine.warehouse),
+            selectinload(Order.lines).joinedload(OrderLine.supplier),
+        )
+    ).unique().scalar_one_or_none()
+    if order is None:
+        abort(404)
+    # Agents see only the order they hold: customer data is not for browsing.
+    if current_user.role == Role.AGENT and order.claimed_by_id != current_user.id:
+        abort(403)
+    return order
+
+
+def _page(order: Order, status: int = 200):
+    """Render the detail page, or just its state block for an htmx action."""
+    actor = Actor.of(current_user)
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.order_id == order.id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    ).scalars().all()
+    targets = []
+    if order.shipping_status:
+        targets = shipping_targets(order.shipping_status, order.delivery_mode, actor.parties)
+    can_reopen = (
+        order.confirmation_status in (Confirmation.CANCELED, Confirmation.FAKE)
+        and current_user.role in (Role.MANAGER, Role.ADMIN)
+    )
+    return render(
+        "orders/detail.html", block="order_state", status=status, order=order, events=events,
+        shipping_targets=targets, can_reopen=can_reopen, shipping_form=ShippingForm(),
+        reopen_form=ReopenForm(),
+    )
+
+
+def _done(order: Order):
+    """After a change: the refreshed state block for htmx, a 303 for a plain form."""
+    if is_fragment():
+        return _page(order)
+    return redirect(url_for("orders.detail", order_id=order.id), code=303)
+
+
+def _invalid(form) -> InvalidInput:
+    """The first validation message of a form, as a domain error."""
+    for field, errors in form.errors.items():
+        label = getattr(form, field).label.text if hasattr(form, field) else field
+        return InvalidInput(f"{label}: {errors[0]}")
+    return InvalidInput("The form was incomplete.")
+
+
+@bp.get("/<int:order_id>")
+@role_required(*VIEWERS)
+def detail(order_id: int):
+    """One order: customer, lines, both statuses, carrier and the full audit trail."""
+    return _page(_load(order_id))
+
+
+@bp.post("/<int:order_id>/shipping")
+@role_required(Role.OPERATOR, Role.MANAGER)
+def set_shipping(order_id: int):
+    """Move the parcel to another shipping status (operator moves)."""
+    order = _load(order_id)
+    form = ShippingForm()
+    if not form.validate():
+        raise _invalid(form)
+    change_shipping(
+        order, form.to.data, Actor.of(current_user), note=form.note.data or "",
+        expected_version=form.version.data, tracking_number=form.tracking_number.data,
+    )
+    db.session.commit()
+    return _done(order)
+
+
+@bp.post("/<int:order_id>/reopen")
+@role_required(Role.MANAGER)
+def reopen(order_id: int):
+    """Put a canceled or fake order back to New, with a reason (manager)."""
+    order = _load(order_id)
+    form = ReopenForm()
+    if not form.validate():
+        raise _invalid(form)
+    reopen_order(order, Actor.of(current_user), reason=form.reason.data,
+                 expected_version=form.version.data)
+    db.session.commit()
+    return _done(order)

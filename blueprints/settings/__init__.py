@@ -1,0 +1,7 @@
+"""Users, channels, carriers and warehouses."""
+
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+from . import views  # noqa: E402,F401

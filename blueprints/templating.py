@@ -1,0 +1,71 @@
+"""Jinja filters, navigation per role, and the headers every HTML response carries."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from extensions import login_manager
+from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
+
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
+
+# (label, endpoint, roles that see it); one list so every page shows the same menu.
+NAV = [
+    ("Calls", "calls.index", {Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),
+    ("Users", "settings.users", {Role.ADMIN}),
+]
+
+
+def money(cents: int | None, currency: str = "") -> str:
+    """12345 -> '123.45 MAD'."""
+    if cents is None:
+        return ""
+    text = f"{cents / 100:,.2f}".replace(",", " ")
+    return f"{text} {currency}".strip()
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time shown in the configured time zone."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
+
+
+def init_app(app) -> None:
+    """Register filters, globals, the login gate and the Vary header."""
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals.update(
+        CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO,
+    )
+
+    @app.context_processor
+    def navigation():
+        if not current_user.is_authenticated:
+            return {"nav": []}
+        role = Role(current_user.role)
+        items = [(label, url_for(ep)) for label, ep, roles in NAV if role in roles]
+        return {"nav": items}
+
+    @app.before_request
+    def require_login():
+        # Login is the default: a new route is protected unless listed as public.
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def headers(response):
+        if response.mimetype == "text/html":
+            response.vary.add("HX-Request")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,0 +1,16 @@
+"""SQLAlchemy models and the domain operations that guard them."""
+
+from .actor import Actor
+from .audit import AuditEvent
+from .base import db, utcnow
+from .catalog import Product, StockLevel, StockMovement, Supplier, SupplierSku, Warehouse
+from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
+from .order import Order, OrderLine
+from .sales import Carrier, Channel
+from .user import User
+
+__all__ = [
+    "Actor", "AuditEvent", "Carrier", "Channel", "Conflict", "DomainError", "InvalidInput",
+    "NotAllowed", "Order", "OrderLine", "OutOfStock", "Product", "StockLevel", "StockMovement",
+    "Supplier", "SupplierSku", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
+]

@@ -1,0 +1,32 @@
+"""The audit trail: every user-visible change to an order, by whom and when."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import db, utcnow
+from .user import User
+
+
+class AuditEvent(db.Model):
+    """One recorded change: actor, kind, from → to, note, time."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_order_created", "order_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    sku: Mapped[str | None] = mapped_column(String(64), index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The username, or the worker's name ("system", "carrier:sandbox").
+    actor_name: Mapped[str] = mapped_column(String(64))
+    # confirmation, shipping, stock, edit, claim, reopen, supplier, ...
+    kind: Mapped[str] = mapped_column(String(32))
+    from_value: Mapped[str | None] = mapped_column(String(64))
+    to_value: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor_user: Mapped[User | None] = relationship()

@@ -1,0 +1,41 @@
+"""Domain errors carry a message a person can act on; views map them to 4xx."""
+
+
+class DomainError(Exception):
+    """A rule refused the request; nothing was changed."""
+
+    status_code = 422
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TransitionRefused(DomainError):
+    """The status table does not allow this move from the order's current state."""
+
+    status_code = 409
+
+
+class NotAllowed(DomainError):
+    """The actor's role, or their hold on the order, does not permit this."""
+
+    status_code = 403
+
+
+class Conflict(DomainError):
+    """Someone else changed the order since the actor loaded it."""
+
+    status_code = 409
+
+
+class InvalidInput(DomainError):
+    """The request itself is incomplete or malformed."""
+
+    status_code = 422
+
+
+class OutOfStock(DomainError):
+    """A warehouse does not hold enough of a product for a line."""
+
+    status_code = 409

@@ -1,0 +1,107 @@
+"""Orders and their lines: the aggregate every status change goes through."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Timestamps, db
+from .catalog import Product, Supplier, Warehouse
+from .sales import Carrier, Channel
+from .status import CONFIRMATION_INFO, SHIPPING_INFO, Confirmation, DeliveryMode
+from .user import User
+
+
+class Order(Timestamps, db.Model):
+    """A customer's COD order, from arrival to delivery or return."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        # Every import path (poll, webhook, API, CSV) is idempotent on this pair.
+        UniqueConstraint("channel_id", "external_id"),
+        Index("ix_orders_confirmation_created", "confirmation_status", "created_at"),
+        Index("ix_orders_shipping_status", "shipping_status"),
+        Index("ix_orders_phone_normalized", "phone_normalized"),
+        Index("ix_orders_claimed_by", "claimed_by_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(64))
+    phone_normalized: Mapped[str] = mapped_column(String(32), default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    region: Mapped[str] = mapped_column(String(120), default="")
+    cod_amount_cents: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="MAD")
+    confirmation_status: Mapped[str] = mapped_column(String(16), default=Confirmation.NEW.value)
+    shipping_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_mode: Mapped[str] = mapped_column(String(16), default=DeliveryMode.CARRIER.value)
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    callback_at: Mapped[datetime | None]
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    # Optimistic lock: every UPDATE checks and bumps it, so concurrent edits
+    # fail loudly instead of overwriting each other.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    channel: Mapped[Channel] = relationship()
+    carrier: Mapped[Carrier | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship()
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+    @property
+    def reference(self) -> str:
+        """The order number people quote on the phone."""
+        return f"#{self.id}"
+
+    @property
+    def confirmation_info(self):
+        """Label and colour of the confirmation status."""
+        return CONFIRMATION_INFO[self.confirmation_status]
+
+    @property
+    def shipping_info(self):
+        """Label and colour of the shipping status, or None before confirmation."""
+        return SHIPPING_INFO.get(self.shipping_status) if self.shipping_status else None
+
+    @property
+    def total_cents(self) -> int:
+        """Sum of the lines (the COD amount may add shipping)."""
+        return sum(line.quantity * line.unit_price_cents for line in self.lines)
+
+
+class OrderLine(db.Model):
+    """One product on an order, served from a warehouse or a dropship supplier."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int]
+    unit_price_cents: Mapped[int] = mapped_column(default=0)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product | None] = relationship()
+    warehouse: Mapped[Warehouse | None] = relationship()
+    supplier: Mapped[Supplier | None] = relationship()
+
+    @property
+    def is_dropship(self) -> bool:
+        """A supplier ships this line; it never touches our stock."""
+        return self.supplier_id is not None

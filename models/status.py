@@ -1,0 +1,194 @@
+"""The two order status vocabularies, their transition tables and who may make each move."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a logged-in user is for; decides their screens and their moves."""
+
+    AGENT = "agent"
+    OPERATOR = "operator"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Party(StrEnum):
+    """Who makes a move: a user acting in a role, the carrier sync, or the system."""
+
+    AGENT = "agent"
+    OPERATOR = "operator"
+    MANAGER = "manager"
+    CARRIER = "carrier"
+    SYSTEM = "system"
+
+
+# Which parties a user of each role may act as. Admins can do what managers can;
+# managers and admins may also make the operator's moves (they drill into problem
+# orders). Confirmation outcomes stay with agents, who hold the order on the phone.
+ROLE_PARTIES: dict[Role, frozenset[Party]] = {
+    Role.AGENT: frozenset({Party.AGENT}),
+    Role.OPERATOR: frozenset({Party.OPERATOR}),
+    Role.MANAGER: frozenset({Party.MANAGER, Party.OPERATOR}),
+    Role.ADMIN: frozenset({Party.MANAGER, Party.OPERATOR}),
+}
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    """One status: stored value, label shown to people, and badge colour."""
+
+    value: str
+    label: str
+    colour: str
+
+
+class Confirmation(StrEnum):
+    """Where the call center is with an order."""
+
+    NEW = "new"
+    NO_ANSWER = "no_answer"
+    CALL_LATER = "call_later"
+    CONFIRMED = "confirmed"
+    CANCELED = "canceled"
+    FAKE = "fake"
+
+
+class Shipping(StrEnum):
+    """Where the parcel is; empty until the order is confirmed."""
+
+    CREATED = "created"
+    FULFILLED = "fulfilled"
+    SHIPPED = "shipped"
+    PACKAGE_ISSUE = "package_issue"
+    DELIVERED = "delivered"
+    IN_RETURN = "in_return"
+    RETURNED = "returned"
+    CANCELED = "canceled"
+
+
+class DeliveryMode(StrEnum):
+    """A carrier with an API reports scans; local delivery is set by hand."""
+
+    CARRIER = "carrier"
+    LOCAL = "local"
+
+
+class Effect(StrEnum):
+    """Work a transition makes due; stock effects run in the same transaction."""
+
+    TAKE_STOCK = "take_stock"
+    RESTOCK = "restock"
+    REGISTER_PARCEL = "register_parcel"
+    PUSH_TRACKING = "push_tracking"
+
+
+# Colours are names of the badge palette in static/css/app.css; the same
+# meaning keeps the same colour on both machines (canceled is grey everywhere).
+CONFIRMATION_INFO: dict[str, StatusInfo] = {
+    s.value: StatusInfo(s.value, label, colour)
+    for s, label, colour in [
+        (Confirmation.NEW, "New", "blue"),
+        (Confirmation.NO_ANSWER, "No answer", "amber"),
+        (Confirmation.CALL_LATER, "Call later", "purple"),
+        (Confirmation.CONFIRMED, "Confirmed", "green"),
+        (Confirmation.CANCELED, "Canceled", "grey"),
+        (Confirmation.FAKE, "Fake", "red"),
+    ]
+}
+
+SHIPPING_INFO: dict[str, StatusInfo] = {
+    s.value: StatusInfo(s.value, label, colour)
+    for s, label, colour in [
+        (Shipping.CREATED, "Created", "blue"),
+        (Shipping.FULFILLED, "Fulfilled", "teal"),
+        (Shipping.SHIPPED, "Shipped", "indigo"),
+        (Shipping.PACKAGE_ISSUE, "Package issue", "orange"),
+        (Shipping.DELIVERED, "Delivered", "green"),
+        (Shipping.IN_RETURN, "In return", "amber"),
+        (Shipping.RETURNED, "Returned", "purple"),
+        (Shipping.CANCELED, "Canceled", "grey"),
+    ]
+}
+
+_C = Confirmation
+_OUTCOMES = frozenset({_C.NO_ANSWER, _C.CALL_LATER, _C.CONFIRMED, _C.CANCELED, _C.FAKE})
+
+# (from, to) -> parties allowed. Confirmed, canceled and fake are locked for
+# agents; the system cancels an unreachable order; a manager reopens with a reason.
+CONFIRMATION_TRANSITIONS: dict[tuple[Confirmation, Confirmation], frozenset[Party]] = {
+    **{(_C.NEW, to): frozenset({Party.AGENT}) for to in _OUTCOMES},
+    **{(_C.NO_ANSWER, to): frozenset({Party.AGENT}) for to in _OUTCOMES},
+    **{(_C.CALL_LATER, to): frozenset({Party.AGENT}) for to in _OUTCOMES},
+    (_C.NO_ANSWER, _C.CANCELED): frozenset({Party.AGENT, Party.SYSTEM}),
+    (_C.CALL_LATER, _C.CANCELED): frozenset({Party.AGENT, Party.SYSTEM}),
+    (_C.CANCELED, _C.NEW): frozenset({Party.MANAGER}),
+    (_C.FAKE, _C.NEW): frozenset({Party.MANAGER}),
+}
+
+LOCKED_CONFIRMATIONS = frozenset({_C.CONFIRMED, _C.CANCELED, _C.FAKE})
+
+
+@dataclass(frozen=True)
+class ShippingRule:
+    """Who may make one shipping move, for carrier orders and for local delivery."""
+
+    carrier: frozenset[Party]
+    local: frozenset[Party]
+
+    def parties(self, mode: DeliveryMode) -> frozenset[Party]:
+        """The parties allowed for an order delivered this way."""
+        return self.local if mode == DeliveryMode.LOCAL else self.carrier
+
+
+_S = Shipping
+_OP = frozenset({Party.OPERATOR})
+_CARRIER_SCAN = ShippingRule(carrier=frozenset({Party.CARRIER}), local=_OP)
+_OPERATOR = ShippingRule(carrier=_OP, local=_OP)
+
+SHIPPING_TRANSITIONS: dict[tuple[Shipping, Shipping], ShippingRule] = {
+    (_S.CREATED, _S.FULFILLED): _OPERATOR,
+    (_S.CREATED, _S.CANCELED): _OPERATOR,
+    (_S.FULFILLED, _S.SHIPPED): _CARRIER_SCAN,
+    (_S.FULFILLED, _S.CANCELED): _OPERATOR,
+    (_S.FULFILLED, _S.RETURNED): _OPERATOR,
+    **{
+        (src, to): _CARRIER_SCAN
+        for src in (_S.SHIPPED, _S.PACKAGE_ISSUE)
+        for to in (_S.SHIPPED, _S.PACKAGE_ISSUE, _S.DELIVERED, _S.CANCELED, _S.IN_RETURN)
+        if src != to
+    },
+    (_S.DELIVERED, _S.IN_RETURN): ShippingRule(
+        carrier=frozenset({Party.CARRIER, Party.OPERATOR}), local=_OP
+    ),
+    (_S.IN_RETURN, _S.RETURNED): _OPERATOR,
+}
+
+TERMINAL_SHIPPING = frozenset({_S.RETURNED, _S.CANCELED})
+
+CONFIRMATION_EFFECTS: dict[Confirmation, tuple[Effect, ...]] = {
+    _C.CONFIRMED: (Effect.TAKE_STOCK, Effect.REGISTER_PARCEL),
+}
+SHIPPING_EFFECTS: dict[Shipping, tuple[Effect, ...]] = {
+    _S.SHIPPED: (Effect.PUSH_TRACKING,),
+    _S.RETURNED: (Effect.RESTOCK,),
+}
+
+
+def confirmation_parties(src: str, dst: str) -> frozenset[Party]:
+    """Parties allowed to move a confirmation from src to dst (empty when never)."""
+    return CONFIRMATION_TRANSITIONS.get((Confirmation(src), Confirmation(dst)), frozenset())
+
+
+def shipping_parties(src: str, dst: str, mode: str) -> frozenset[Party]:
+    """Parties allowed to move a parcel from src to dst for this delivery mode."""
+    rule = SHIPPING_TRANSITIONS.get((Shipping(src), Shipping(dst)))
+    return rule.parties(DeliveryMode(mode)) if rule else frozenset()
+
+
+def shipping_targets(src: str, mode: str, parties: frozenset[Party]) -> list[Shipping]:
+    """Statuses these parties may move a parcel to from src, in table order."""
+    return [
+        dst for dst in Shipping
+        if shipping_parties(src, dst, mode) & parties
+    ]

@@ -1,0 +1,56 @@
+"""People who log in, with their role and a session version that logout bumps."""
+
+from flask_login import UserMixin
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import Timestamps, db
+from .status import Role
+
+
+class User(UserMixin, Timestamps, db.Model):
+    """A login: agent, operator, manager or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session id: bumping it ends every session of this user,
+    # which a signed cookie alone could not do.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash, never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """True when the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """Session id: the user id and session version together."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled users cannot log in and lose their sessions."""
+        return self.active
+
+    @property
+    def role_enum(self) -> Role:
+        """The role as an enum."""
+        return Role(self.role)
+
+    def end_sessions(self) -> None:
+        """Invalidate every session this user has open, on every device."""
+        self.session_version = (self.session_version or 0) + 1
+
+    @property
+    def display_name(self) -> str:
+        """Name to show, falling back to the username."""
+        return self.name or self.username
