@@ -21,6 +21,6 @@ def reconcile() -> dict[str, int]:
     """Find work the database says is due and enqueue it (each enqueue is deduplicated)."""
     due = {"restock": 0}
     for order_id in returned_orders_due_restock():
-        restock_returned_order.enqueue(order_id, job_id=f"restock:{order_id}")
+        restock_returned_order.enqueue(order_id, job_id=f"restock-{order_id}")
         due["restock"] += 1
     return due
