@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Fetch the pinned front-end assets from the npm registry into static/vendor/.
+set -euo pipefail
+
+HTMX_VERSION=2.0.11
+PICO_VERSION=2.1.1
+
+cd "$(dirname "$0")/.."
+dest=static/vendor
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Prints the path of the unpacked package directory for <package>@<version>.
+fetch() {
+    local spec=$1 tarball
+    tarball=$(cd "$work" && npm pack --silent "$spec" | tail -n 1)
+    mkdir -p "$work/${tarball%.tgz}"
+    tar -xzf "$work/$tarball" -C "$work/${tarball%.tgz}"
+    echo "$work/${tarball%.tgz}/package"
+}
+
+htmx=$(fetch "htmx.org@$HTMX_VERSION")
+pico=$(fetch "@picocss/pico@$PICO_VERSION")
+
+mkdir -p "$dest"
+install -m 644 "$htmx/dist/htmx.min.js" "$dest/htmx-$HTMX_VERSION.min.js"
+install -m 644 "$pico/css/pico.min.css" "$dest/pico-$PICO_VERSION.min.css"
+
+# htmx.min.js carries its version inline; a mismatch means npm handed back the wrong file.
+if ! grep -q "version:\"$HTMX_VERSION\"" "$dest/htmx-$HTMX_VERSION.min.js"; then
+    echo "vendor.sh: $dest/htmx-$HTMX_VERSION.min.js does not declare version $HTMX_VERSION" >&2
+    exit 1
+fi
+
+{
+    echo "# package@version  sha256  file"
+    echo "htmx.org@$HTMX_VERSION  $(sha256sum "$dest/htmx-$HTMX_VERSION.min.js" | cut -d' ' -f1)  htmx-$HTMX_VERSION.min.js"
+    echo "@picocss/pico@$PICO_VERSION  $(sha256sum "$dest/pico-$PICO_VERSION.min.css" | cut -d' ' -f1)  pico-$PICO_VERSION.min.css"
+} > "$dest/VERSIONS"
+
+echo "vendored into $dest:"
+cat "$dest/VERSIONS"
