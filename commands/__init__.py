@@ -39,11 +39,11 @@ def create_user(username: str, role: str, name: str, password: str) -> None:
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
 def seed_demo(if_empty: bool, orders: int, seed: int) -> None:
     """Fill the database with demo users, stock, carriers, channels and orders."""
-    from .demo import seed
+    from .demo import seed as seed_demo_data
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("demo data: database already has users, left as it is")
         return
-    summary = seed(orders=orders, seed=seed)
+    summary = seed_demo_data(orders=orders, seed=seed)
     db.session.commit()
     click.echo("demo data: " + ", ".join(f"{n} {what}" for what, n in summary.items()))

@@ -8,7 +8,6 @@ import pytest
 from werkzeug.serving import make_server
 
 
-
 def chromium_path() -> str | None:
     """Debian's chromium, the only browser the tests use."""
     if os.path.exists("/usr/bin/chromium"):
