@@ -23,10 +23,10 @@ TITLES = {
 }
 
 
-def error_response(status: int, message: str):
+def error_response(status: int, message: str, title: str | None = None):
     """Render a message as a page, or as a fragment swapped into #messages for htmx."""
     db.session.rollback()
-    title = TITLES.get(status, "Error")
+    title = title or TITLES.get(status, "Error")
     if is_fragment() or request.headers.get("HX-Request") == "true":
         html = render_template("_partials/error.html", title=title, message=message,
                                status=status)
@@ -39,7 +39,7 @@ def init_app(app) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        return error_response(exc.status_code, exc.message)
+        return error_response(exc.status_code, exc.message, exc.title)
 
     @app.errorhandler(StaleDataError)
     @app.errorhandler(IntegrityError)

@@ -5,6 +5,7 @@ class DomainError(Exception):
     """A rule refused the request; nothing was changed."""
 
     status_code = 422
+    title = "Please check what you entered"
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -15,18 +16,21 @@ class TransitionRefused(DomainError):
     """The status table does not allow this move from the order's current state."""
 
     status_code = 409
+    title = "Not possible from this status"
 
 
 class NotAllowed(DomainError):
     """The actor's role, or their hold on the order, does not permit this."""
 
     status_code = 403
+    title = "Not allowed"
 
 
 class Conflict(DomainError):
     """Someone else changed the order since the actor loaded it."""
 
     status_code = 409
+    title = "Someone got there first"
 
 
 class InvalidInput(DomainError):
@@ -39,3 +43,4 @@ class OutOfStock(DomainError):
     """A warehouse does not hold enough of a product for a line."""
 
     status_code = 409
+    title = "Not enough stock"

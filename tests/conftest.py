@@ -26,6 +26,13 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
+def base_url(pytestconfig):
+    """The --base-url option, defined here because pytest-playwright's own fallback
+    triggers a pytest deprecation warning (an error under filterwarnings=error)."""
+    return pytestconfig.getoption("--base-url") or None
+
+
+@pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     """A fresh database for this test session, schema built by the migrations."""
     if ON_POSTGRES:
@@ -67,10 +74,22 @@ class Client(FlaskClient):
 
     csrf: str | None = None
 
+    def open(self, *args, **kwargs):
+        """Serve each request in its own app context, as a real server does.
+
+        The test keeps an app context open for its factories; without a fresh one
+        per request, `g` (the logged-in user, the CSRF token) and the database
+        session would leak between clients and into the test.
+        """
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's own objects reload what the request wrote
+        return response
+
     def token(self) -> str:
-        """The CSRF token a logged-in page carries in hx-headers."""
+        """The CSRF token a page carries in hx-headers (login page or the home screen)."""
         if self.csrf is None:
-            page = self.get("/login").get_data(as_text=True)
+            page = self.get("/login", follow_redirects=True).get_data(as_text=True)
             match = TOKEN.search(page)
             assert match, "no CSRF token on the page"
             self.csrf = match.group(1)
