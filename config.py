@@ -51,5 +51,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_HOURS", "12")) * 3600
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Africa/Casablanca")
+    # Phone numbers typed without a country code are read as numbers of this country.
+    PHONE_REGION = os.environ.get("PHONE_REGION", "MA")
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "MAD")
     HTTP_TIMEOUT = float(os.environ.get("HTTP_TIMEOUT", "10"))

@@ -3,6 +3,7 @@
 from .actor import Actor
 from .audit import AuditEvent
 from .base import db, utcnow
+from .counters import OrderStatusCount
 from .catalog import Product, StockLevel, StockMovement, Supplier, SupplierSku, Warehouse
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
 from .order import Order, OrderLine
@@ -11,6 +12,6 @@ from .user import User
 
 __all__ = [
     "Actor", "AuditEvent", "Carrier", "Channel", "Conflict", "DomainError", "InvalidInput",
-    "NotAllowed", "Order", "OrderLine", "OutOfStock", "Product", "StockLevel", "StockMovement",
+    "NotAllowed", "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Product", "StockLevel", "StockMovement",
     "Supplier", "SupplierSku", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
 ]

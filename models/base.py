@@ -32,6 +32,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() only folds ASCII; names here are French and Arabic too.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value):
+    """Unicode-aware lower() for SQLite."""
+    return value.lower() if isinstance(value, str) else value
 
 
 __all__ = ["Timestamps", "db", "utcnow"]

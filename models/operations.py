@@ -119,6 +119,7 @@ def change_confirmation(
     else:
         order.callback_at = None
     if actor.acts_as(Party.AGENT):
+        order.agent_id = actor.user_id
         order.attempts += 1
         order.claimed_by_id = None
         order.claimed_at = None

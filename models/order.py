@@ -12,6 +12,11 @@ from .status import CONFIRMATION_INFO, SHIPPING_INFO, Confirmation, DeliveryMode
 from .user import User
 
 
+# Indexes the models cannot express portably; migrations create them on PostgreSQL
+# (a trigram index for substring search on customer names).
+DATABASE_ONLY_INDEXES = frozenset({"ix_orders_customer_name_trgm"})
+
+
 class Order(Timestamps, db.Model):
     """A customer's COD order, from arrival to delivery or return."""
 
@@ -19,9 +24,17 @@ class Order(Timestamps, db.Model):
     __table_args__ = (
         # Every import path (poll, webhook, API, CSV) is idempotent on this pair.
         UniqueConstraint("channel_id", "external_id"),
-        Index("ix_orders_confirmation_created", "confirmation_status", "created_at"),
-        Index("ix_orders_shipping_status", "shipping_status"),
+        # The list sorts newest first on (created_at, id) and pages by keyset; each
+        # filter has an index that yields its rows already in that order.
+        Index("ix_orders_created", "created_at", "id"),
+        Index("ix_orders_confirmation_created", "confirmation_status", "created_at", "id"),
+        Index("ix_orders_shipping_created", "shipping_status", "created_at", "id"),
+        Index("ix_orders_channel_created", "channel_id", "created_at", "id"),
+        Index("ix_orders_carrier_created", "carrier_id", "created_at", "id"),
+        Index("ix_orders_city_created", "city", "created_at", "id"),
+        Index("ix_orders_agent_created", "agent_id", "created_at", "id"),
         Index("ix_orders_phone_normalized", "phone_normalized"),
+        Index("ix_orders_external_id", "external_id"),
         Index("ix_orders_claimed_by", "claimed_by_id"),
     )
 
@@ -44,6 +57,8 @@ class Order(Timestamps, db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     callback_at: Mapped[datetime | None]
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The last agent who recorded a call outcome: "whose order" in lists and boards.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(String(1000), default="")
@@ -55,7 +70,8 @@ class Order(Timestamps, db.Model):
 
     channel: Mapped[Channel] = relationship()
     carrier: Mapped[Carrier | None] = relationship()
-    claimed_by: Mapped[User | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    agent: Mapped[User | None] = relationship(foreign_keys=[agent_id])
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )

@@ -1,8 +1,10 @@
 """Forms for actions on one order; each carries the version the user saw."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from models.order_list import Cursor
 
 
 class ShippingForm(FlaskForm):
@@ -22,3 +24,35 @@ class ReopenForm(FlaskForm):
         "Reason", validators=[DataRequired(message="Write why the order is reopened."),
                               Length(max=500)]
     )
+
+
+class OrderFilterForm(FlaskForm):
+    """The orders list filters, read from the query string (GET, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    conf = SelectField("Confirmation", choices=[], default="")
+    ship = SelectField("Shipping", choices=[], default="")
+    channel = SelectField("Channel", choices=[], default="")
+    carrier = SelectField("Carrier", choices=[], default="")
+    agent = SelectField("Agent", choices=[], default="")
+    city = StringField("City", validators=[Optional(), Length(max=120)])
+    from_ = DateField("From", validators=[Optional()], name="from")
+    to = DateField("To", validators=[Optional()])
+    q = StringField("Search", validators=[Optional(), Length(max=100)])
+    before = HiddenField()
+
+    def validate_to(self, field):
+        """A range must not end before it starts."""
+        if field.data and self.from_.data and field.data < self.from_.data:
+            raise ValidationError("The end date is before the start date.")
+
+    def validate_before(self, field):
+        """The cursor must be one the list produced."""
+        if field.data:
+            try:
+                Cursor.decode(field.data)
+            except ValueError:
+                raise ValidationError("That page link is broken; start from the first page.") \
+                    from None

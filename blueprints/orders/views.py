@@ -1,19 +1,22 @@
 """Order detail and the status actions on it; every change goes through models.operations."""
 
-from flask import abort, redirect, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import Actor, AuditEvent, Order, OrderLine
+from models.counters import status_counts
 from models.errors import InvalidInput
 from models.operations import change_shipping, reopen_order
+from models.order_list import list_orders
 from models.status import Confirmation, Role, shipping_targets
 
 from ..web import is_fragment, render, role_required
 from . import bp
 from .forms import ReopenForm, ShippingForm
+from .listing import Lookups, filter_form, query_args, to_filters
 
 VIEWERS = (Role.AGENT, Role.OPERATOR, Role.MANAGER)
 
@@ -69,6 +72,23 @@ def _invalid(form) -> InvalidInput:
         label = getattr(form, field).label.text if hasattr(form, field) else field
         return InvalidInput(f"{label}: {errors[0]}")
     return InvalidInput("The form was incomplete.")
+
+
+@bp.get("/")
+@role_required(Role.OPERATOR, Role.MANAGER)
+def index():
+    """All orders, filtered and searched, newest first, 50 a page."""
+    lookups = Lookups.load()
+    form = filter_form(request.args, lookups)
+    if not form.validate():
+        return render("orders/list.html", block="results", status=422, form=form, page=None,
+                      lookups=lookups, counts=None, query_args=query_args)
+    filters = to_filters(form)
+    page = list_orders(filters, region=current_app.config["PHONE_REGION"])
+    return render(
+        "orders/list.html", block="results", form=form, page=page, lookups=lookups,
+        counts=status_counts(filters.channel_id), query_args=query_args,
+    )
 
 
 @bp.get("/<int:order_id>")

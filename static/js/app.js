@@ -17,4 +17,13 @@
       messages.querySelectorAll(".flash-error").forEach(function (el) { el.remove(); });
     }
   });
+
+  // Filter forms send only the filters in use, so URLs stay short and shareable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.hasAttribute("data-drop-empty")) { return; }
+    var params = event.detail.parameters;
+    Array.from(params.keys ? params.keys() : Object.keys(params)).forEach(function (key) {
+      if (params.get ? params.get(key) === "" : params[key] === "") { delete params[key]; }
+    });
+  });
 })();

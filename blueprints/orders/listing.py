@@ -1,0 +1,92 @@
+"""Turning the list's query string into filters, and the small lookups the list shows."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from extensions import db
+from models import Carrier, Channel, User
+from models.order_list import Cursor, OrderFilters
+from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
+
+from .forms import OrderFilterForm
+
+
+@dataclass
+class Lookups:
+    """Names for the ids a list row carries; small tables read once per request."""
+
+    channels: dict[int, str]
+    carriers: dict[int, str]
+    agents: dict[int, str]
+
+    @classmethod
+    def load(cls) -> "Lookups":
+        """Read channels, carriers and agents."""
+        channels = dict(db.session.execute(select(Channel.id, Channel.name).order_by(Channel.name)).all())
+        carriers = dict(db.session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
+        agents = {
+            u.id: u.name or u.username
+            for u in db.session.execute(
+                select(User.id, User.name, User.username)
+                .where(User.role == Role.AGENT).order_by(User.username)
+            )
+        }
+        return cls(channels, carriers, agents)
+
+
+def _choices(items) -> list[tuple[str, str]]:
+    """Select options with an "any" entry first."""
+    return [("", "Any")] + [(str(k), v) for k, v in items]
+
+
+def filter_form(args, lookups: Lookups) -> OrderFilterForm:
+    """The filter form bound to the query string, with its options filled in."""
+    form = OrderFilterForm(args)
+    form.conf.choices = _choices((k, i.label) for k, i in CONFIRMATION_INFO.items())
+    form.ship.choices = _choices((k, i.label) for k, i in SHIPPING_INFO.items())
+    form.channel.choices = _choices(lookups.channels.items())
+    form.carrier.choices = _choices(lookups.carriers.items())
+    form.agent.choices = _choices(lookups.agents.items())
+    return form
+
+
+def _utc(day, zone: ZoneInfo) -> datetime:
+    """Midnight of a local calendar day, as naive UTC."""
+    return datetime.combine(day, time.min, zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def to_filters(form: OrderFilterForm) -> OrderFilters:
+    """The validated form as query filters (dates are whole local days)."""
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+
+    def number(field):
+        return int(field.data) if field.data else None
+
+    return OrderFilters(
+        confirmation=form.conf.data or None, shipping=form.ship.data or None,
+        channel_id=number(form.channel), carrier_id=number(form.carrier),
+        agent_id=number(form.agent), city=(form.city.data or "").strip() or None,
+        created_from=_utc(form.from_.data, zone) if form.from_.data else None,
+        created_to=_utc(form.to.data + timedelta(days=1), zone) if form.to.data else None,
+        search=(form.q.data or "").strip(),
+        before=Cursor.decode(form.before.data) if form.before.data else None,
+    )
+
+
+def query_args(form: OrderFilterForm, **changes) -> dict[str, str]:
+    """The current filters as URL arguments (without the cursor), with changes applied."""
+    args = {
+        name: value for name, value in (
+            ("conf", form.conf.data), ("ship", form.ship.data), ("channel", form.channel.data),
+            ("carrier", form.carrier.data), ("agent", form.agent.data),
+            ("city", form.city.data), ("q", form.q.data),
+            ("from", form.from_.data.isoformat() if form.from_.data else ""),
+            ("to", form.to.data.isoformat() if form.to.data else ""),
+        ) if value
+    }
+    args.update(changes)
+    return {k: v for k, v in args.items() if v}

@@ -1,0 +1,122 @@
+"""Live order counts per channel and status, kept by the ORM so lists and boards never
+count a million rows: every flush that adds an order or changes its statuses adjusts
+the counters in the same transaction."""
+
+import random
+from collections import Counter
+
+from sqlalchemy import ForeignKey, String, event, func, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .base import db
+from .order import Order
+
+# Concurrent transactions that change the same status pick different rows, so
+# they don't queue behind one hot counter row; readers sum the shards.
+SHARDS = 8
+NONE = ""  # shipping status before confirmation (primary keys cannot be NULL)
+
+
+class OrderStatusCount(db.Model):
+    """Number of orders of one channel in one (confirmation, shipping) status, one shard."""
+
+    __tablename__ = "order_status_counts"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    confirmation_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shipping_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+def _key(channel_id, confirmation, shipping) -> tuple:
+    return (channel_id, confirmation, shipping or NONE)
+
+
+def _old(order: Order, attr: str):
+    """The value an attribute had before this flush."""
+    history = inspect(order).attrs[attr].history
+    if history.deleted:
+        return history.deleted[0]
+    return getattr(order, attr)
+
+
+def _deltas(session: Session) -> Counter:
+    """Counter changes implied by the orders this flush inserts, changes or deletes."""
+    deltas: Counter = Counter()
+    for obj in session.new:
+        if isinstance(obj, Order):
+            deltas[_key(obj.channel_id, obj.confirmation_status, obj.shipping_status)] += 1
+    for obj in session.dirty:
+        if not isinstance(obj, Order):
+            continue
+        state = inspect(obj)
+        if not any(state.attrs[a].history.has_changes()
+                   for a in ("channel_id", "confirmation_status", "shipping_status")):
+            continue
+        deltas[_key(_old(obj, "channel_id"), _old(obj, "confirmation_status"),
+                    _old(obj, "shipping_status"))] -= 1
+        deltas[_key(obj.channel_id, obj.confirmation_status, obj.shipping_status)] += 1
+    for obj in session.deleted:
+        if isinstance(obj, Order):
+            deltas[_key(_old(obj, "channel_id"), _old(obj, "confirmation_status"),
+                        _old(obj, "shipping_status"))] -= 1
+    return Counter({k: v for k, v in deltas.items() if v})
+
+
+def _upsert(connection, rows: list[dict]) -> None:
+    """Add each row's n to its counter, creating the row when missing."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(OrderStatusCount.__table__).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["channel_id", "confirmation_status", "shipping_status", "shard"],
+        set_={"n": OrderStatusCount.__table__.c.n + stmt.excluded.n},
+    )
+    connection.execute(stmt)
+
+
+@event.listens_for(Session, "after_flush")
+def _count(session: Session, _context) -> None:
+    """Apply this flush's order changes to the counters, inside the same transaction."""
+    deltas = _deltas(session)
+    if not deltas:
+        return
+    shard = random.randrange(SHARDS)
+    rows = [
+        {"channel_id": c, "confirmation_status": conf, "shipping_status": ship,
+         "shard": shard, "n": n}
+        for (c, conf, ship), n in sorted(deltas.items(), key=lambda kv: str(kv[0]))
+    ]
+    _upsert(session.connection(), rows)
+
+
+def rebuild_counts() -> int:
+    """Recompute every counter from the orders table (after bulk loads or repairs)."""
+    table = OrderStatusCount.__table__
+    db.session.execute(table.delete())
+    source = select(
+        Order.channel_id, Order.confirmation_status,
+        func.coalesce(Order.shipping_status, NONE), 0, func.count(),
+    ).group_by(Order.channel_id, Order.confirmation_status, Order.shipping_status)
+    db.session.execute(insert(table).from_select(
+        ["channel_id", "confirmation_status", "shipping_status", "shard", "n"], source))
+    return db.session.scalar(select(func.coalesce(func.sum(table.c.n), 0)))
+
+
+def status_counts(channel_id: int | None = None) -> dict[str, dict[str, int]]:
+    """Orders per confirmation status and per shipping status (all channels, or one)."""
+    query = select(
+        OrderStatusCount.confirmation_status, OrderStatusCount.shipping_status,
+        func.sum(OrderStatusCount.n),
+    ).group_by(OrderStatusCount.confirmation_status, OrderStatusCount.shipping_status)
+    if channel_id is not None:
+        query = query.where(OrderStatusCount.channel_id == channel_id)
+    confirmation: Counter = Counter()
+    shipping: Counter = Counter()
+    for conf, ship, n in db.session.execute(query):
+        confirmation[conf] += n
+        if ship != NONE:
+            shipping[ship] += n
+    return {"confirmation": dict(confirmation), "shipping": dict(shipping),
+            "total": sum(confirmation.values())}

@@ -1,0 +1,43 @@
+"""Phone numbers as customers type them, normalised to E.164 for matching."""
+
+import re
+
+import phonenumbers
+
+DIGITS = re.compile(r"\d")
+
+
+def normalize_phone(raw: str, region: str = "MA") -> str:
+    """E.164 form of a phone number ("+212612345678"), or "" when it cannot be parsed.
+
+    Numbers written without a country code are read in `region`; a leading
+    "00" or a bare country code ("2126…") is understood too.
+    """
+    text = (raw or "").strip()
+    if len(DIGITS.findall(text)) < 6:
+        return ""
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    for candidate in (text, "+" + text) if not text.startswith("+") else (text,):
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
+def is_valid_phone(e164: str) -> bool:
+    """True when the normalised number is a real, dialable number for its country."""
+    if not e164:
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def looks_like_phone(text: str) -> bool:
+    """A search term made of phone characters with at least 8 digits."""
+    return bool(re.fullmatch(r"[\d\s+().-]+", text or "")) and len(DIGITS.findall(text)) >= 8
