@@ -32,6 +32,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     for module in (auth, home, calls, orders, shipping, boards, settings, system):
         app.register_blueprint(module.bp)
 
+    if app.config["BENCH_ROUTES"]:
+        from blueprints import bench
+
+        app.register_blueprint(bench.bp)
+
     from blueprints.templating import init_app as init_templating
 
     init_templating(app)

@@ -54,4 +54,6 @@ class Config:
     # Phone numbers typed without a country code are read as numbers of this country.
     PHONE_REGION = os.environ.get("PHONE_REGION", "MA")
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "MAD")
+    # Baseline routes for `make bench`; never enable in production.
+    BENCH_ROUTES = _bool("BENCH_ROUTES", False)
     HTTP_TIMEOUT = float(os.environ.get("HTTP_TIMEOUT", "10"))

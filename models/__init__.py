@@ -3,8 +3,8 @@
 from .actor import Actor
 from .audit import AuditEvent
 from .base import db, utcnow
-from .counters import OrderStatusCount
 from .catalog import Product, StockLevel, StockMovement, Supplier, SupplierSku, Warehouse
+from .counters import OrderStatusCount
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
 from .order import Order, OrderLine
 from .sales import Carrier, Channel
@@ -12,6 +12,7 @@ from .user import User
 
 __all__ = [
     "Actor", "AuditEvent", "Carrier", "Channel", "Conflict", "DomainError", "InvalidInput",
-    "NotAllowed", "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Product", "StockLevel", "StockMovement",
-    "Supplier", "SupplierSku", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
+    "NotAllowed", "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Product",
+    "StockLevel", "StockMovement", "Supplier", "SupplierSku", "TransitionRefused", "User",
+    "Warehouse", "db", "utcnow",
 ]

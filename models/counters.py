@@ -104,7 +104,7 @@ def rebuild_counts() -> int:
     return db.session.scalar(select(func.coalesce(func.sum(table.c.n), 0)))
 
 
-def status_counts(channel_id: int | None = None) -> dict[str, dict[str, int]]:
+def status_counts(channel_id: int | None = None) -> dict:
     """Orders per confirmation status and per shipping status (all channels, or one)."""
     query = select(
         OrderStatusCount.confirmation_status, OrderStatusCount.shipping_status,
@@ -118,5 +118,5 @@ def status_counts(channel_id: int | None = None) -> dict[str, dict[str, int]]:
         confirmation[conf] += n
         if ship != NONE:
             shipping[ship] += n
-    return {"confirmation": dict(confirmation), "shipping": dict(shipping),
+    return {"confirmation": +confirmation, "shipping": +shipping,  # + drops zero counts
             "total": sum(confirmation.values())}

@@ -11,7 +11,6 @@ from .sales import Carrier, Channel
 from .status import CONFIRMATION_INFO, SHIPPING_INFO, Confirmation, DeliveryMode
 from .user import User
 
-
 # Indexes the models cannot express portably; migrations create them on PostgreSQL
 # (a trigram index for substring search on customer names).
 DATABASE_ONLY_INDEXES = frozenset({"ix_orders_customer_name_trgm"})

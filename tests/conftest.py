@@ -193,3 +193,29 @@ def run_jobs(app):
         assert not errors, "\n".join(errors)
 
     return run
+
+
+@pytest.fixture
+def count_queries(app):
+    """count_queries() -> a context manager whose .n is the SQL statements run inside it."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        class Tally:
+            n = 0
+            statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            Tally.n += 1
+            Tally.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield Tally
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting

@@ -26,8 +26,10 @@ class Lookups:
     @classmethod
     def load(cls) -> "Lookups":
         """Read channels, carriers and agents."""
-        channels = dict(db.session.execute(select(Channel.id, Channel.name).order_by(Channel.name)).all())
-        carriers = dict(db.session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
+        channels = dict(db.session.execute(
+            select(Channel.id, Channel.name).order_by(Channel.name)).all())
+        carriers = dict(db.session.execute(
+            select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
         agents = {
             u.id: u.name or u.username
             for u in db.session.execute(
