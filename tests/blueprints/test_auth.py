@@ -22,7 +22,7 @@ HOMES = {
     "manager": ("/boards/", "Status board"),
     "admin": ("/settings/users", "Users"),
 }
-HEADINGS = dict(HOMES.values())
+HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders"}
 EXPIRED = "Your form expired"
 
 
@@ -381,9 +381,9 @@ def test_forbidden_htmx_request_gets_readable_fragment(login):
 
 NAV = {
     "agent": ["Calls"],
-    "operator": ["Shipping"],
-    "manager": ["Calls", "Shipping", "Boards"],
-    "admin": ["Calls", "Shipping", "Boards", "Users"],
+    "operator": ["Orders", "Shipping"],
+    "manager": ["Calls", "Orders", "Shipping", "Boards"],
+    "admin": ["Calls", "Orders", "Shipping", "Boards", "Users"],
 }
 
 
