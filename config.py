@@ -51,8 +51,6 @@ class Config:
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_HOURS", "12")) * 3600
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Africa/Casablanca")
-    # Phone numbers typed without a country code are read as numbers of this country.
-    PHONE_REGION = os.environ.get("PHONE_REGION", "MA")
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "MAD")
     # Baseline routes for `make bench`; never enable in production.
     BENCH_ROUTES = _bool("BENCH_ROUTES", False)

@@ -13,7 +13,8 @@ PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
 
 # (label, endpoint, roles that see it); one list so every page shows the same menu.
 NAV = [
-    ("Calls", "calls.index", {Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    ("Calls", "calls.index", {Role.AGENT}),
+    ("Call team", "calls.team_view", {Role.MANAGER, Role.ADMIN}),
     ("Orders", "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),

@@ -8,10 +8,12 @@ from .counters import OrderStatusCount
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
 from .order import Order, OrderLine
 from .sales import Carrier, Channel
+from .settings import CallSettings, Setting
 from .user import User
 
 __all__ = [
-    "Actor", "AuditEvent", "Carrier", "Channel", "Conflict", "DomainError", "InvalidInput",
+    "Actor", "AuditEvent", "CallSettings", "Carrier", "Channel", "Conflict", "DomainError",
+    "InvalidInput", "Setting",
     "NotAllowed", "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Product",
     "StockLevel", "StockMovement", "Supplier", "SupplierSku", "TransitionRefused", "User",
     "Warehouse", "db", "utcnow",

@@ -13,7 +13,11 @@ class AuditEvent(db.Model):
     """One recorded change: actor, kind, from → to, note, time."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_order_created", "order_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_order_created", "order_id", "created_at"),
+        # Agents' figures for the day read their own events by time.
+        Index("ix_audit_events_actor_created", "actor_user_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))

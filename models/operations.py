@@ -14,6 +14,7 @@ from .audit import AuditEvent
 from .base import db, utcnow
 from .errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from .order import Order
+from .phones import normalize_phone
 from .status import (
     CONFIRMATION_EFFECTS,
     CONFIRMATION_INFO,
@@ -121,6 +122,7 @@ def change_confirmation(
     if actor.acts_as(Party.AGENT):
         order.agent_id = actor.user_id
         order.attempts += 1
+        order.last_attempt_at = utcnow()
         order.claimed_by_id = None
         order.claimed_at = None
     order.confirmation_status = dst.value
@@ -207,3 +209,63 @@ def reopen_order(
     audit(order, actor, "reopen", src.value, Confirmation.NEW.value, reason)
     db.session.flush()
     return Outcome(order, "reopen", src.value, Confirmation.NEW.value)
+
+
+EDITABLE = frozenset({Confirmation.NEW, Confirmation.NO_ANSWER, Confirmation.CALL_LATER})
+
+
+def edit_order(
+    order: Order, actor: Actor, *, expected_version: int | None = None, region: str = "MA",
+    address: str | None = None, city: str | None = None, phone: str | None = None,
+    quantities: dict[int, int] | None = None, remove: frozenset[int] = frozenset(),
+) -> list[AuditEvent]:
+    """Correct an open order while on the phone; each change is an audit event."""
+    check_version(order, expected_version)
+    status = Confirmation(order.confirmation_status)
+    if status not in EDITABLE:
+        raise TransitionRefused(
+            f"Order {order.reference} is {CONFIRMATION_INFO[status].label}; its details are locked."
+        )
+    _check_actor(order, actor, frozenset({Party.AGENT, Party.MANAGER}), "edit it")
+    events = []
+    for name, value in (("address", address), ("city", city)):
+        if value is not None and value.strip() != getattr(order, name):
+            events.append(audit(order, actor, "edit", getattr(order, name)[:64], value.strip()[:64],
+                                f"{name} corrected"))
+            setattr(order, name, value.strip())
+    if phone is not None and phone.strip() != order.phone:
+        normalized = normalize_phone(phone, region)
+        if not normalized:
+            raise InvalidInput(f"“{phone.strip()}” is not a phone number.")
+        events.append(audit(order, actor, "edit", order.phone, phone.strip(), "phone corrected"))
+        order.phone, order.phone_normalized = phone.strip(), normalized
+    events += _edit_lines(order, actor, quantities or {}, remove)
+    db.session.flush()
+    return events
+
+
+def _edit_lines(order: Order, actor: Actor, quantities: dict[int, int],
+                remove: frozenset[int]) -> list[AuditEvent]:
+    """Change quantities and drop lines, keeping the cash to collect in step."""
+    before = order.total_cents
+    events = []
+    for line in list(order.lines):
+        if line.id in remove:
+            events.append(audit(order, actor, "edit", str(line.quantity), "0",
+                                f"line {line.sku} removed"))
+            events[-1].sku = line.sku
+            order.lines.remove(line)
+            continue
+        quantity = quantities.get(line.id, line.quantity)
+        if not 1 <= quantity <= 999:
+            raise InvalidInput(f"Quantity of {line.sku} must be between 1 and 999.")
+        if quantity != line.quantity:
+            event = audit(order, actor, "edit", str(line.quantity), str(quantity),
+                          f"quantity of {line.sku}")
+            event.sku, event.order_line_id = line.sku, line.id
+            events.append(event)
+            line.quantity = quantity
+    if not order.lines:
+        raise InvalidInput("An order needs at least one line; cancel it instead.")
+    order.cod_amount_cents += order.total_cents - before
+    return events

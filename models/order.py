@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Timestamps, db
@@ -34,7 +34,13 @@ class Order(Timestamps, db.Model):
         Index("ix_orders_agent_created", "agent_id", "created_at", "id"),
         Index("ix_orders_phone_normalized", "phone_normalized"),
         Index("ix_orders_external_id", "external_id"),
-        Index("ix_orders_claimed_by", "claimed_by_id"),
+        # The call queue's buckets: due callbacks, and retries by fewest attempts.
+        Index("ix_orders_callbacks", "confirmation_status", "callback_at", "id"),
+        Index("ix_orders_retries", "confirmation_status", "attempts", "last_attempt_at", "id"),
+        # An agent holds at most one order: a second concurrent claim fails here.
+        Index("uq_orders_one_claim_per_agent", "claimed_by_id", unique=True,
+              sqlite_where=text("claimed_by_id IS NOT NULL"),
+              postgresql_where=text("claimed_by_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +61,7 @@ class Order(Timestamps, db.Model):
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     callback_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The last agent who recorded a call outcome: "whose order" in lists and boards.
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

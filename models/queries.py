@@ -3,35 +3,9 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .base import db, utcnow
+from .base import db
 from .order import Order
-from .status import Confirmation, Shipping
-
-
-def call_queue_summary() -> dict:
-    """How many orders wait for a call, by kind, and the age of the oldest new lead."""
-    now = utcnow()
-    counts = dict(db.session.execute(
-        select(Order.confirmation_status, func.count())
-        .where(Order.confirmation_status.in_([
-            Confirmation.NEW, Confirmation.NO_ANSWER, Confirmation.CALL_LATER,
-        ]))
-        .group_by(Order.confirmation_status)
-    ).all())
-    callbacks_due = db.session.scalar(
-        select(func.count()).select_from(Order)
-        .where(Order.confirmation_status == Confirmation.CALL_LATER, Order.callback_at <= now)
-    )
-    oldest = db.session.scalar(
-        select(func.min(Order.created_at)).where(Order.confirmation_status == Confirmation.NEW)
-    )
-    return {
-        "new": counts.get(Confirmation.NEW.value, 0),
-        "no_answer": counts.get(Confirmation.NO_ANSWER.value, 0),
-        "call_later": counts.get(Confirmation.CALL_LATER.value, 0),
-        "callbacks_due": callbacks_due or 0,
-        "oldest_new_minutes": int((now - oldest).total_seconds() // 60) if oldest else None,
-    }
+from .status import Shipping
 
 
 def shipping_counts() -> dict[str, int]:

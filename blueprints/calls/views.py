@@ -1,14 +1,175 @@
-"""Call-center views."""
+"""The call screen for agents, and the team view and settings for managers."""
 
-from models.queries import call_queue_summary
+from datetime import UTC, datetime, time
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from extensions import db
+from models import Actor, CallSettings, Order, User, utcnow
+from models.calls import (
+    agent_day,
+    assign_order,
+    call_card,
+    claim_next,
+    held_order,
+    queue_summary,
+    record_outcome,
+    release_claim,
+    team,
+)
+from models.errors import DomainError
+from models.operations import edit_order
 from models.status import Role
 
-from ..web import render, role_required
+from ..web import is_fragment, render, role_required
 from . import bp
+from .forms import REASONS, AssignForm, CallSettingsForm, OutcomeForm, ReleaseForm
+from .parse import callback_time, line_changes, local_zone, reason_note
+
+
+def _day_start() -> datetime:
+    """Midnight today in the agents' time zone, as naive UTC."""
+    zone = local_zone()
+    today = datetime.now(zone).date()
+    return datetime.combine(today, time.min, zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def _screen(order: Order | None, status: int = 200, error: DomainError | None = None):
+    """The agent's screen, or for htmx the call area (card) with the strip out of band."""
+    card = call_card(order) if order is not None else None
+    context = {
+        "card": card, "error": error, "reasons": REASONS, "form": OutcomeForm(),
+        "day": agent_day(current_user.id, _day_start()),
+        "summary": queue_summary(CallSettings.load()),
+    }
+    if is_fragment():
+        return render("calls/_call_area.html", status=status, oob=True, **context)
+    return render("calls/agent.html", status=status, **context)
 
 
 @bp.get("/")
 @role_required(Role.AGENT, Role.MANAGER)
 def index():
-    """The agent's home: what is waiting in the call queue."""
-    return render("calls/index.html", summary=call_queue_summary())
+    """Agents: the call screen with the order they hold. Managers: the team view."""
+    if current_user.role != Role.AGENT:
+        return redirect(url_for("calls.team_view"))
+    return _screen(held_order(current_user.id, CallSettings.load()))
+
+
+@bp.post("/next")
+@role_required(Role.AGENT)
+def next_call():
+    """Claim the next order in the queue (or show the one already held)."""
+    order = claim_next(Actor.of(current_user), CallSettings.load())
+    if not is_fragment():
+        return redirect(url_for("calls.index"), code=303)
+    return _screen(order)
+
+
+@bp.post("/<int:order_id>/outcome")
+@role_required(Role.AGENT)
+def outcome(order_id: int):
+    """Record the call's outcome (with corrections), then bring the next call."""
+    order = db.session.get(Order, order_id) or abort(404)
+    settings = CallSettings.load()
+    form = OutcomeForm()
+    try:
+        if not form.validate():
+            field, errors = next(iter(form.errors.items()))
+            raise DomainError(f"{getattr(form, field).label.text or field}: {errors[0]}")
+        _apply(order, form, settings)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _refused(order, error)
+    next_order = claim_next(Actor.of(current_user), settings)
+    if not is_fragment():
+        return redirect(url_for("calls.index"), code=303)
+    return _screen(next_order)
+
+
+def _apply(order: Order, form: OutcomeForm, settings: CallSettings) -> None:
+    """Corrections first, then the outcome, in one transaction."""
+    actor = Actor.of(current_user)
+    quantities, remove = line_changes(request.form, [line.id for line in order.lines])
+    edit_order(order, actor, expected_version=form.version.data, region=settings.phone_region,
+               address=form.address.data, city=form.city.data, phone=form.phone.data,
+               quantities=quantities, remove=remove)
+    record_outcome(order, form.outcome.data, actor, settings, note=reason_note(form),
+                   callback_at=callback_time(form, utcnow()))
+
+
+def _refused(order: Order, error: DomainError):
+    """A refused outcome: bad input keeps the card; a lost order explains and offers the next."""
+    db.session.expire_all()
+    held = held_order(current_user.id, CallSettings.load())
+    if error.status_code == 422 and held is not None and held.id == order.id:
+        return _screen(held, status=422, error=error)
+    return _screen(None, status=error.status_code, error=error)
+
+
+@bp.get("/team")
+@role_required(Role.MANAGER)
+def team_view():
+    """Managers: each agent's current call and figures, and the queue by bucket."""
+    settings = CallSettings.load()
+    assign = AssignForm()
+    assign.agent_id.choices = _agent_choices()
+    return render("calls/team.html", block="team", team=team(settings, _day_start()),
+                  summary=queue_summary(settings), settings=settings, assign=assign,
+                  release=ReleaseForm())
+
+
+def _agent_choices() -> list[tuple[int, str]]:
+    """Active agents for the assign form."""
+    agents = db.session.execute(select(User).where(User.role == Role.AGENT, User.active)
+                                .order_by(User.username)).scalars()
+    return [(a.id, a.display_name) for a in agents]
+
+
+@bp.post("/<int:order_id>/release")
+@role_required(Role.MANAGER)
+def release(order_id: int):
+    """Take an order back from an agent and return it to the queue."""
+    order = db.session.get(Order, order_id) or abort(404)
+    release_claim(order, Actor.of(current_user))
+    db.session.commit()
+    return redirect(url_for("calls.team_view"), code=303)
+
+
+@bp.post("/assign")
+@role_required(Role.MANAGER)
+def assign():
+    """Give a waiting order to an agent who is free."""
+    form = AssignForm()
+    form.agent_id.choices = _agent_choices()
+    if not form.validate():
+        raise DomainError("Pick an order number and an agent.")
+    order = db.session.get(Order, form.order_id.data)
+    if order is None:
+        raise DomainError(f"There is no order #{form.order_id.data}.")
+    assign_order(order, db.session.get(User, form.agent_id.data), Actor.of(current_user),
+                 CallSettings.load())
+    db.session.commit()
+    return redirect(url_for("calls.team_view"), code=303)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def settings():
+    """The call queue's settings."""
+    current = CallSettings.load()
+    form = CallSettingsForm(data=current.__dict__ if request.method == "GET" else None)
+    if form.validate_on_submit():
+        CallSettings(
+            retry_delay_minutes=form.retry_delay_minutes.data,
+            max_attempts=form.max_attempts.data,
+            claim_timeout_minutes=form.claim_timeout_minutes.data,
+            phone_region=form.phone_region.data.upper(),
+        ).save()
+        db.session.commit()
+        return redirect(url_for("calls.team_view"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("calls/settings.html", status=status, form=form)

@@ -1,12 +1,13 @@
 """Order detail and the status actions on it; every change goes through models.operations."""
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
-from models import Actor, AuditEvent, Order, OrderLine
+from models import Actor, AuditEvent, CallSettings, Order, OrderLine
+from models.calls import held_order
 from models.counters import status_counts
 from models.errors import InvalidInput
 from models.operations import change_shipping, reopen_order
@@ -32,10 +33,19 @@ def _load(order_id: int) -> Order:
     ).unique().scalar_one_or_none()
     if order is None:
         abort(404)
-    # Agents see only the order they hold: customer data is not for browsing.
-    if current_user.role == Role.AGENT and order.claimed_by_id != current_user.id:
+    if current_user.role == Role.AGENT and not _agent_may_see(order):
         abort(403)
     return order
+
+
+def _agent_may_see(order: Order) -> bool:
+    """Agents see the order they hold, and its possible duplicates (same phone), no more:
+    customer data is not for browsing."""
+    if order.claimed_by_id == current_user.id:
+        return True
+    held = held_order(current_user.id, CallSettings.load())
+    return bool(held and held.phone_normalized
+                and held.phone_normalized == order.phone_normalized)
 
 
 def _page(order: Order, status: int = 200):
@@ -84,7 +94,7 @@ def index():
         return render("orders/list.html", block="results", status=422, form=form, page=None,
                       lookups=lookups, counts=None, query_args=query_args)
     filters = to_filters(form)
-    page = list_orders(filters, region=current_app.config["PHONE_REGION"])
+    page = list_orders(filters, region=CallSettings.load().phone_region)
     return render(
         "orders/list.html", block="results", form=form, page=page, lookups=lookups,
         counts=status_counts(filters.channel_id), query_args=query_args,

@@ -26,4 +26,40 @@
       if (params.get ? params.get(key) === "" : params[key] === "") { delete params[key]; }
     });
   });
+
+  // Call screen shortcuts: N next call, 1–5 outcomes, Esc closes a panel.
+  function openPanel(name) {
+    document.querySelectorAll("#outcome-form .panel").forEach(function (panel) {
+      var open = panel.dataset.panelFor === name;
+      panel.hidden = !open;
+      panel.disabled = !open;
+    });
+    var panel = document.querySelector('#outcome-form .panel[data-panel-for="' + name + '"]');
+    var first = panel && panel.querySelector("input:checked, input");
+    if (first) { first.focus(); }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#outcome-form button[data-panel]");
+    if (button) { openPanel(button.dataset.panel); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (!document.querySelector("[data-shortcuts=calls]")) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var typing = event.target.matches("input:not([type=radio]):not([type=checkbox]), textarea, select");
+    if (event.key === "Escape") { openPanel(null); return; }
+    if (typing) { return; }
+    var next = document.getElementById("next-call");
+    if ((event.key === "n" || event.key === "N") && next) {
+      event.preventDefault();
+      next.click();
+      return;
+    }
+    var button = document.querySelector('#outcome-form button[data-key="' + event.key + '"]');
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
 })();

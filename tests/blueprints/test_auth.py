@@ -22,7 +22,7 @@ HOMES = {
     "manager": ("/boards/", "Status board"),
     "admin": ("/settings/users", "Users"),
 }
-HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders"}
+HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders", "/calls/team": "Call team"}
 EXPIRED = "Your form expired"
 
 
@@ -347,10 +347,14 @@ def test_role_guard_matches_declared_roles(app, login, route, role):
 
 
 HOME_ACCESS = {
-    "agent": {"/calls/": 200, "/shipping/": 403, "/boards/": 403, "/settings/users": 403},
-    "operator": {"/calls/": 403, "/shipping/": 200, "/boards/": 403, "/settings/users": 403},
-    "manager": {"/calls/": 200, "/shipping/": 200, "/boards/": 200, "/settings/users": 403},
-    "admin": {"/calls/": 200, "/shipping/": 200, "/boards/": 200, "/settings/users": 200},
+    "agent": {"/calls/": 200, "/calls/team": 403, "/shipping/": 403, "/boards/": 403,
+              "/settings/users": 403},
+    "operator": {"/calls/": 403, "/calls/team": 403, "/shipping/": 200, "/boards/": 403,
+                 "/settings/users": 403},
+    "manager": {"/calls/": 302, "/calls/team": 200, "/shipping/": 200, "/boards/": 200,
+                "/settings/users": 403},
+    "admin": {"/calls/": 302, "/calls/team": 200, "/shipping/": 200, "/boards/": 200,
+              "/settings/users": 200},
 }
 
 
@@ -363,6 +367,8 @@ def test_home_screen_access_by_role(login, role, path, status):
     assert resp.status_code == status
     if status == 200:
         assert heading(resp) == HEADINGS[path]
+    elif status == 302:
+        assert resp.headers["Location"] == "/calls/team"
     else:
         assert heading(resp) == "Not allowed"
         assert "Your role does not give access to this." in text(resp)
@@ -382,8 +388,8 @@ def test_forbidden_htmx_request_gets_readable_fragment(login):
 NAV = {
     "agent": ["Calls"],
     "operator": ["Orders", "Shipping"],
-    "manager": ["Calls", "Orders", "Shipping", "Boards"],
-    "admin": ["Calls", "Orders", "Shipping", "Boards", "Users"],
+    "manager": ["Call team", "Orders", "Shipping", "Boards"],
+    "admin": ["Call team", "Orders", "Shipping", "Boards", "Users"],
 }
 
 

@@ -1,0 +1,59 @@
+"""Reading the call form: the callback time and the corrections typed on the phone."""
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from models.errors import InvalidInput
+
+from .forms import OutcomeForm
+
+
+def local_zone() -> ZoneInfo:
+    """The time zone agents think in."""
+    return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+
+
+def _to_utc(moment: datetime) -> datetime:
+    """A zone-aware time as naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def callback_time(form: OutcomeForm, now: datetime) -> datetime | None:
+    """When to call back, from a quick pick or the typed local time (naive UTC)."""
+    zone = local_zone()
+    local_now = now.replace(tzinfo=UTC).astimezone(zone)
+    choice = form.callback.data
+    if choice == "1h":
+        return now + timedelta(hours=1)
+    if choice == "evening":
+        evening = datetime.combine(local_now.date(), time(18), zone)
+        return _to_utc(evening if evening > local_now else evening + timedelta(days=1))
+    if choice == "morning":
+        return _to_utc(datetime.combine(local_now.date() + timedelta(days=1), time(10), zone))
+    if choice == "custom":
+        if form.callback_at.data is None:
+            raise InvalidInput("Pick the date and time to call back.")
+        return _to_utc(form.callback_at.data.replace(tzinfo=zone))
+    return None
+
+
+def line_changes(form_data, line_ids: list[int]) -> tuple[dict[int, int], frozenset[int]]:
+    """Quantities typed per line (qty-<id>) and lines ticked for removal (remove-<id>)."""
+    quantities = {}
+    for line_id in line_ids:
+        raw = form_data.get(f"qty-{line_id}")
+        if raw not in (None, ""):
+            try:
+                quantities[line_id] = int(raw)
+            except ValueError:
+                raise InvalidInput(f"“{raw}” is not a quantity.") from None
+    remove = frozenset(i for i in line_ids if form_data.get(f"remove-{i}"))
+    return quantities, remove
+
+
+def reason_note(form: OutcomeForm) -> str:
+    """The picked reason and the free text, as one note."""
+    parts = [p.strip() for p in (form.reason.data or "", form.note.data or "") if p and p.strip()]
+    return " — ".join(parts)
