@@ -39,9 +39,9 @@ def _load(order_id: int) -> Order:
 
 
 def _agent_may_see(order: Order) -> bool:
-    """Agents see the order they hold, and its possible duplicates (same phone), no more:
-    customer data is not for browsing."""
-    if order.claimed_by_id == current_user.id:
+    """Agents see the order they hold or last handled, and the possible duplicates (same
+    phone) of the one they hold, no more: customer data is not for browsing."""
+    if current_user.id in (order.claimed_by_id, order.agent_id):
         return True
     held = held_order(current_user.id, CallSettings.load())
     return bool(held and held.phone_normalized

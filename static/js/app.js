@@ -44,6 +44,17 @@
     if (button) { openPanel(button.dataset.panel); }
   });
 
+  // Enter in a field must never record an outcome by accident: inside an open
+  // panel it saves that panel, anywhere else on the card it does nothing.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.closest("#outcome-form")) { return; }
+    if (event.target.matches("button")) { return; }
+    event.preventDefault();
+    var panel = event.target.closest(".panel");
+    var save = panel && panel.querySelector("button[type=submit]");
+    if (save) { save.click(); }
+  }, true);
+
   document.addEventListener("keydown", function (event) {
     if (!document.querySelector("[data-shortcuts=calls]")) { return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
