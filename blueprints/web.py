@@ -6,6 +6,7 @@ from flask import abort, render_template, request
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
+from extensions import db
 from models.status import Role
 
 
@@ -38,3 +39,13 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     if block and is_fragment():
         return render_block(template, block, **context), status
     return render_template(template, **context), status
+
+
+MAX_ID = 2**31 - 1  # the largest integer key PostgreSQL stores
+
+
+def get_or_404(model, ident: int):
+    """The row with this id, or 404 (also for ids no database could hold)."""
+    if not 0 < ident <= MAX_ID:
+        abort(404)
+    return db.session.get(model, ident) or abort(404)

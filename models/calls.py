@@ -130,6 +130,16 @@ def assign_order(order: Order, agent: User, actor: Actor, settings: CallSettings
         raise InvalidInput(f"Order {order.reference} is not waiting for a call.")
     if held_order(agent.id, settings) is not None:
         raise InvalidInput(f"{agent.display_name} is already on a call; release it first.")
+    cutoff = utcnow() - timedelta(minutes=settings.claim_timeout_minutes)
+    if order.claimed_by_id not in (None, agent.id) and order.claimed_at >= cutoff:
+        raise InvalidInput(f"Order {order.reference} is on a call with "
+                           f"{order.claimed_by.display_name}; release it first.")
+    # The agent's expired claim, if any, goes back to the queue (one claim per agent).
+    db.session.execute(
+        update(Order).where(Order.claimed_by_id == agent.id, Order.id != order.id)
+        .values(claimed_by_id=None, claimed_at=None, version=Order.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     order.claimed_by_id = agent.id
     order.claimed_at = utcnow()
     db.session.add(AuditEvent(order_id=order.id, actor_user_id=actor.user_id,

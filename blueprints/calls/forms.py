@@ -1,5 +1,6 @@
 """Forms of the call screen and of the call-queue settings."""
 
+import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
@@ -15,6 +16,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    ValidationError,
 )
 
 from models.status import Confirmation
@@ -59,7 +61,7 @@ class OutcomeForm(FlaskForm):
 class AssignForm(FlaskForm):
     """Hand an order to an agent."""
 
-    order_id = IntegerField("Order number", validators=[InputRequired()])
+    order_id = IntegerField("Order number", validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
     agent_id = SelectField("Agent", coerce=int, choices=[])
 
 
@@ -82,3 +84,8 @@ class CallSettingsForm(FlaskForm):
     phone_region = StringField(
         "Country of numbers without a country code (ISO code)",
         validators=[InputRequired(), Length(min=2, max=2)])
+
+    def validate_phone_region(self, field):
+        """Only a country phone numbers can belong to (GB, not UK)."""
+        if (field.data or "").upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValidationError(f"“{field.data}” is not a country code (e.g. MA, FR, GB).")

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, time
 
-from flask import abort, redirect, request, url_for
+from flask import redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,11 +19,11 @@ from models.calls import (
     release_claim,
     team,
 )
-from models.errors import DomainError
+from models.errors import DomainError, InvalidInput
 from models.operations import edit_order
 from models.status import Role
 
-from ..web import is_fragment, render, role_required
+from ..web import get_or_404, is_fragment, render, role_required
 from . import bp
 from .forms import REASONS, AssignForm, CallSettingsForm, OutcomeForm, ReleaseForm
 from .parse import callback_time, line_changes, local_zone, reason_note
@@ -36,11 +36,12 @@ def _day_start() -> datetime:
     return datetime.combine(today, time.min, zone).astimezone(UTC).replace(tzinfo=None)
 
 
-def _screen(order: Order | None, status: int = 200, error: DomainError | None = None):
+def _screen(order: Order | None, status: int = 200, error: DomainError | None = None,
+            typed=None):
     """The agent's screen, or for htmx the call area (card) with the strip out of band."""
     card = call_card(order) if order is not None else None
     context = {
-        "card": card, "error": error, "reasons": REASONS, "form": OutcomeForm(),
+        "card": card, "error": error, "reasons": REASONS, "typed": typed or {},
         "day": agent_day(current_user.id, _day_start()),
         "summary": queue_summary(CallSettings.load()),
     }
@@ -72,7 +73,7 @@ def next_call():
 @role_required(Role.AGENT)
 def outcome(order_id: int):
     """Record the call's outcome (with corrections), then bring the next call."""
-    order = db.session.get(Order, order_id) or abort(404)
+    order = get_or_404(Order, order_id)
     settings = CallSettings.load()
     form = OutcomeForm()
     try:
@@ -106,7 +107,8 @@ def _refused(order: Order, error: DomainError):
     db.session.expire_all()
     held = held_order(current_user.id, CallSettings.load())
     if error.status_code == 422 and held is not None and held.id == order.id:
-        return _screen(held, status=422, error=error)
+        # Keep what the agent typed, so they fix the one field instead of retyping.
+        return _screen(held, status=422, error=error, typed=request.form)
     return _screen(None, status=error.status_code, error=error)
 
 
@@ -133,7 +135,7 @@ def _agent_choices() -> list[tuple[int, str]]:
 @role_required(Role.MANAGER)
 def release(order_id: int):
     """Take an order back from an agent and return it to the queue."""
-    order = db.session.get(Order, order_id) or abort(404)
+    order = get_or_404(Order, order_id)
     release_claim(order, Actor.of(current_user))
     db.session.commit()
     return redirect(url_for("calls.team_view"), code=303)
@@ -146,10 +148,10 @@ def assign():
     form = AssignForm()
     form.agent_id.choices = _agent_choices()
     if not form.validate():
-        raise DomainError("Pick an order number and an agent.")
+        raise InvalidInput("Pick an order number and an agent.")
     order = db.session.get(Order, form.order_id.data)
     if order is None:
-        raise DomainError(f"There is no order #{form.order_id.data}.")
+        raise InvalidInput(f"There is no order #{form.order_id.data}.")
     assign_order(order, db.session.get(User, form.agent_id.data), Actor.of(current_user),
                  CallSettings.load())
     db.session.commit()

@@ -14,7 +14,7 @@ from models.operations import change_shipping, reopen_order
 from models.order_list import list_orders
 from models.status import Confirmation, Role, shipping_targets
 
-from ..web import is_fragment, render, role_required
+from ..web import MAX_ID, is_fragment, render, role_required
 from . import bp
 from .forms import ReopenForm, ShippingForm
 from .listing import Lookups, filter_form, query_args, to_filters
@@ -24,6 +24,8 @@ VIEWERS = (Role.AGENT, Role.OPERATOR, Role.MANAGER)
 
 def _load(order_id: int) -> Order:
     """The order with everything the page shows, in a fixed number of queries."""
+    if not 0 < order_id <= MAX_ID:
+        abort(404)
     order = db.session.execute(
         select(Order).where(Order.id == order_id).options(
             joinedload(Order.channel), joinedload(Order.carrier), joinedload(Order.claimed_by),
