@@ -49,3 +49,9 @@ vendor:
 # Deletes the virtualenv and instance/, which holds the demo SQLite database and Redis data.
 clean:
 	rm -rf .venv instance
+
+# Load benchmarks, not part of `make test` (BENCHMARKS.md): QUICK=1 for the short run,
+# BENCH_DATABASE_URL=... to choose the database, BENCH_ARGS=... for bench/run.py options.
+.PHONY: bench
+bench: .venv/.installed
+	.venv/bin/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)

@@ -1,0 +1,135 @@
+"""The benchmark scenarios, as data: a new one is one more entry in SCENARIOS.
+
+Each scenario names the role it logs in as (None: no login), a function that reads
+the benchmark database and returns the request paths wrk rotates through (so that
+every request asks for a different order, phone or filter), how many clients run at
+once, and the baseline its verdict is computed against. Baselines come first: every
+other scenario's ratios are to baselines measured in the same run on the same server.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from commands.demo import format_phone
+from models.status import Confirmation, Shipping
+
+PATHS = 2000
+MINIMAL = "baseline_minimal"
+LIST_MEMORY = "baseline_list_memory"
+
+Paths = Callable[[Connection, random.Random], list[str]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load pattern and what it is compared to."""
+
+    name: str
+    description: str
+    paths: Paths
+    role: str | None = None
+    concurrency: int = 16
+    # The baseline the verdict's ratio uses (ratios to both baselines are always reported).
+    baseline: str | None = LIST_MEMORY
+    # Targets: req/s at least min_ratio × the baseline's, and p99 under max_p99_ms.
+    min_ratio: float | None = None
+    max_p99_ms: float | None = None
+
+    @property
+    def has_target(self) -> bool:
+        """True when the scenario has a verdict to give."""
+        return self.min_ratio is not None or self.max_p99_ms is not None
+
+
+def fixed(*paths: str) -> Paths:
+    """Always the same path(s)."""
+    return lambda conn, rng: list(paths)
+
+
+def _random_ids(conn: Connection, rng: random.Random, count: int = PATHS) -> list[int]:
+    """Random existing order ids (the generator's ids have no gaps)."""
+    low, high = conn.execute(text("SELECT MIN(id), MAX(id) FROM orders")).one()
+    if low is None:
+        raise ValueError("the orders table is empty")
+    return [rng.randint(low, high) for _ in range(count)]
+
+
+def order_detail_paths(conn: Connection, rng: random.Random) -> list[str]:
+    """Random orders' detail pages."""
+    return [f"/orders/{order_id}" for order_id in _random_ids(conn, rng)]
+
+
+def phone_search_paths(conn: Connection, rng: random.Random) -> list[str]:
+    """Real customers' phones, each typed in one of the formats customers use."""
+    ids = sorted(set(_random_ids(conn, rng)))
+    phones = conn.execute(
+        text("SELECT phone_normalized FROM orders WHERE id IN ({})".format(
+            ", ".join(str(i) for i in ids))),
+    ).scalars().all()
+    paths = []
+    for phone in phones:
+        # "+2126…" → national number "6…", written the way the shop forms receive it.
+        typed = format_phone(phone[4:], rng.randrange(7)) if phone.startswith("+212") else phone
+        paths.append("/orders/?" + urlencode({"q": typed}))
+    rng.shuffle(paths)
+    return paths
+
+
+def two_filter_paths(conn: Connection, rng: random.Random) -> list[str]:
+    """The list narrowed by two filters at once, over many combinations and values."""
+    cities = conn.execute(text(
+        "SELECT city FROM orders GROUP BY city ORDER BY COUNT(*) DESC LIMIT 30"
+    )).scalars().all()
+    channels = conn.execute(text("SELECT id FROM channels ORDER BY id")).scalars().all()
+    carriers = conn.execute(text("SELECT id FROM carriers ORDER BY id")).scalars().all()
+    agents = conn.execute(
+        text("SELECT id FROM users WHERE role = 'agent' ORDER BY id")).scalars().all()
+    first, last = conn.execute(text("SELECT MIN(created_at), MAX(created_at) FROM orders")).one()
+    if isinstance(first, str):  # SQLite through plain text() returns the stored text
+        first, last = (datetime.fromisoformat(v) for v in (first, last))
+    span = max((last - first).days - 7, 0)
+
+    def week() -> dict:
+        start = first.date() + timedelta(days=rng.randint(0, span))
+        return {"from": start.isoformat(), "to": (start + timedelta(days=6)).isoformat()}
+
+    conf = [s.value for s in Confirmation]
+    ship = [s.value for s in Shipping]
+    pick = rng.choice
+    combos = [
+        lambda: {"conf": pick(conf), "city": pick(cities)},
+        lambda: {"ship": pick(ship), "carrier": pick(carriers)},
+        lambda: {"channel": pick(channels), "conf": pick(conf)},
+        lambda: {"agent": pick(agents), "conf": pick(conf)},
+        lambda: {"city": pick(cities), "ship": pick(ship)},
+        lambda: {"channel": pick(channels), **week()},
+        lambda: {"carrier": pick(carriers), "city": pick(cities)},
+        lambda: {"agent": pick(agents), **week()},
+    ]
+    return ["/orders/?" + urlencode(combos[i % len(combos)]()) for i in range(PATHS)]
+
+
+SCENARIOS = [
+    Scenario(MINIMAL, "a plain-text route: no login, no database (the server's ceiling)",
+             fixed("/bench/minimal"), baseline=None),
+    Scenario(LIST_MEMORY, "the orders list template with 50 rows from memory: no login, "
+             "no database", fixed("/bench/orders-memory"), baseline=None),
+    Scenario("login_page", "GET /login: a small template and a CSRF token, no login",
+             fixed("/login"), baseline=MINIMAL),
+    Scenario("orders_list", "/orders/ as a manager: the newest 50 orders and the counters",
+             fixed("/orders/"), role="manager", min_ratio=0.5, max_p99_ms=100),
+    Scenario("orders_list_two_filters", "/orders/ narrowed by two filters (status, city, "
+             "carrier, channel, agent, a week) in 8 combinations", two_filter_paths,
+             role="manager"),
+    Scenario("orders_phone_search", "/orders/?q= a customer's phone typed in one of 7 formats",
+             phone_search_paths, role="manager"),
+    Scenario("order_detail", "/orders/<id> as a manager: a random order with its lines and "
+             "audit trail", order_detail_paths, role="manager", min_ratio=0.5),
+]
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
