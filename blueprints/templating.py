@@ -1,6 +1,7 @@
 """Jinja filters, navigation per role, and the headers every HTML response carries."""
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request, url_for
@@ -30,12 +31,28 @@ def money(cents: int | None, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for a name (looked up once)."""
+    return ZoneInfo(name)
+
+
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time shown in the configured time zone."""
     if value is None:
         return ""
-    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    zone = _zone(current_app.config["DISPLAY_TIMEZONE"])
     return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
+
+
+def status_badges(env) -> dict[str, dict]:
+    """Every badge, rendered once by the one status macro; lists look them up per row."""
+    macros = env.get_template("_macros/status.html").make_module(
+        {"CONFIRMATION_INFO": CONFIRMATION_INFO, "SHIPPING_INFO": SHIPPING_INFO})
+    confirmation = {value: macros.confirmation(value) for value in CONFIRMATION_INFO}
+    shipping = {value: macros.shipping(value) for value in SHIPPING_INFO}
+    shipping[None] = macros.shipping(None)
+    return {"confirmation": confirmation, "shipping": shipping}
 
 
 def init_app(app) -> None:
@@ -45,6 +62,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO,
     )
+    app.jinja_env.globals["BADGES"] = status_badges(app.jinja_env)
 
     @app.context_processor
     def navigation():

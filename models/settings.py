@@ -6,6 +6,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import db
+from .small_tables import cached, watch
 
 
 class Setting(db.Model):
@@ -28,7 +29,12 @@ class CallSettings:
 
     @classmethod
     def load(cls) -> "CallSettings":
-        """Stored values over the defaults."""
+        """Stored values over the defaults (cached for a few seconds per process)."""
+        return cached("call_settings", cls._read)
+
+    @classmethod
+    def _read(cls) -> "CallSettings":
+        """Stored values over the defaults, from the database."""
         stored = dict(db.session.execute(
             select(Setting.key, Setting.value).where(Setting.key.like("calls.%"))).all())
         values = {}
@@ -45,3 +51,6 @@ class CallSettings:
             row = db.session.get(Setting, key) or Setting(key=key)
             row.value = str(getattr(self, f.name))
             db.session.add(row)
+
+
+watch(Setting)

@@ -16,10 +16,11 @@ from models.order_list import LIST_COLUMNS, Page
 bp = Blueprint("bench", __name__, url_prefix="/bench")
 
 Row = namedtuple("Row", [c.key for c in LIST_COLUMNS])
+# As many names as the benchmark data has, so the page renders the same options.
 LOOKUPS = Lookups(
-    channels={1: "Boutique Shopify", 2: "WooCommerce Maroc"},
-    carriers={1: "Sandbox Express", 2: "Livraison locale"},
-    agents={i: f"Agent {i}" for i in range(1, 11)},
+    channels={i: f"Channel {i}" for i in range(1, 6)},
+    carriers={i: f"Carrier {i}" for i in range(1, 4)},
+    agents={i: f"Agent {i:02d}" for i in range(1, 31)},
 )
 STATUSES = [("new", None), ("confirmed", "delivered"), ("confirmed", "shipped"),
             ("no_answer", None), ("canceled", None)]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Carrier, Channel, User
 from models.order_list import Cursor, OrderFilters
+from models.small_tables import cached, watch
 from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
 
 from .forms import OrderFilterForm
@@ -25,6 +26,11 @@ class Lookups:
 
     @classmethod
     def load(cls) -> "Lookups":
+        """Channels, carriers and agents (cached for a few seconds per process)."""
+        return cached("order_lookups", cls._read)
+
+    @classmethod
+    def _read(cls) -> "Lookups":
         """Read channels, carriers and agents."""
         channels = dict(db.session.execute(
             select(Channel.id, Channel.name).order_by(Channel.name)).all())
@@ -38,6 +44,9 @@ class Lookups:
             )
         }
         return cls(channels, carriers, agents)
+
+
+watch(Channel, Carrier, User)
 
 
 def _choices(items) -> list[tuple[str, str]]:
