@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import db
 from .order import Order
+from .small_tables import cached
 
 # Concurrent transactions that change the same status pick different rows, so
 # they don't queue behind one hot counter row; readers sum the shards.
@@ -106,6 +107,16 @@ def rebuild_counts() -> int:
 
 def status_counts(channel_id: int | None = None) -> dict:
     """Orders per confirmation status and per shipping status (all channels, or one)."""
+    return cached(f"status_counts:{channel_id}", lambda: _read_counts(channel_id),
+                  ttl=COUNTS_TTL_SECONDS)
+
+
+# Counts beside a list may lag by a couple of seconds; the list itself never does.
+COUNTS_TTL_SECONDS = 2.0
+
+
+def _read_counts(channel_id: int | None) -> dict:
+    """Sum the counter shards, from the database."""
     query = select(
         OrderStatusCount.confirmation_status, OrderStatusCount.shipping_status,
         func.sum(OrderStatusCount.n),

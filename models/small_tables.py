@@ -15,12 +15,12 @@ TTL_SECONDS = 15.0
 _WATCHED: tuple[type, ...] = ()
 
 
-def cached(key: str, load):
+def cached(key: str, load, ttl: float = TTL_SECONDS):
     """The value stored under key, loaded again when missing or older than the TTL."""
     store = current_app.extensions.setdefault("small_tables", {})
     hit = store.get(key)
     now = monotonic()
-    if hit is not None and now - hit[0] < TTL_SECONDS:
+    if hit is not None and now - hit[0] < ttl:
         return hit[1]
     value = load()
     store[key] = (now, value)

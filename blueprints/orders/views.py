@@ -3,7 +3,7 @@
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Actor, AuditEvent, CallSettings, Order, OrderLine
@@ -29,8 +29,9 @@ def _load(order_id: int) -> Order:
     order = db.session.execute(
         select(Order).where(Order.id == order_id).options(
             joinedload(Order.channel), joinedload(Order.carrier), joinedload(Order.claimed_by),
-            selectinload(Order.lines).joinedload(OrderLine.warehouse),
-            selectinload(Order.lines).joinedload(OrderLine.supplier),
+            # One statement for the order and its few lines (fewer round trips).
+            joinedload(Order.lines).joinedload(OrderLine.warehouse),
+            joinedload(Order.lines).joinedload(OrderLine.supplier),
         )
     ).unique().scalar_one_or_none()
     if order is None:
