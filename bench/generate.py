@@ -373,14 +373,14 @@ class Reference:
         rng = random.Random(f"{seed}:reference")
         setup = as_of - timedelta(days=DAYS + 30)
         self.setup = setup
-        people = iter(_unique_names(rng, 40))
+        people = iter(_unique_names(rng, 50))
         self.users = [{"id": 1, "username": "admin", "name": next(people), "role": "admin"}]
         self.users += [{"id": 1 + i, "username": f"manager{i}", "name": next(people),
                         "role": "manager"} for i in range(1, 5)]
         self.users += [{"id": 5 + i, "username": f"operator{i}", "name": next(people),
                         "role": "operator"} for i in range(1, 6)]
         self.users += [{"id": 10 + i, "username": f"agent{i:02d}", "name": next(people),
-                        "role": "agent"} for i in range(1, 31)]
+                        "role": "agent"} for i in range(1, 41)]
         for user in self.users:
             user.update(password_hash=password_hash, created_at=setup, updated_at=setup)
         self.agents = [(u["id"], u["username"]) for u in self.users if u["role"] == "agent"]

@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, text
 
 from workers.redis_server import PrivateRedis, free_port, redis_answers
 
-from . import generate
+from . import agents, generate
 from .report import render_markdown
 from .scenarios import LIST_MEMORY, MINIMAL, SCENARIOS, Scenario
 
@@ -100,6 +100,7 @@ class Server:
 
     def __init__(self, database_url: str, redis_url: str, settings: Gunicorn) -> None:
         self.settings = settings
+        self.database_url = database_url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = generate.DATA_DIR / "gunicorn.log"
@@ -319,14 +320,17 @@ def wrk_binary() -> str:
 
 
 def run_wrk(wrk: str, base: str, paths_file: Path, seconds: int, clients: int,
-            cookie: str | None) -> dict:
+            cookie: str | None, lua: Path = LUA, threads: int | None = None,
+            env: dict | None = None) -> dict:
     """One wrk run; its figures, parsed."""
-    command = [wrk, f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "--latency",
-               "--timeout", WRK_TIMEOUT, "-s", str(LUA), "-H", f"User-Agent: {USER_AGENT}"]
+    command = [wrk, f"-t{threads or min(2, clients)}", f"-c{clients}", f"-d{seconds}s",
+               "--latency", "--timeout", WRK_TIMEOUT, "-s", str(lua),
+               "-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command += ["-H", f"Cookie: session={cookie}"]
     command += [base + "/", "--", str(paths_file)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60,
+                          env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise RunError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout}")
     return parse_wrk(done.stdout)
@@ -396,22 +400,38 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
         "concurrency": scenario.concurrency, "baseline": scenario.baseline,
         "distinct_paths": len(set(paths)), "example_path": paths[0] if paths else None,
     }
-    reason = probe(server.base, paths, cookie)
-    if reason:
-        return {**result, "status": "failed", "reason": reason}
+    wrk_options: dict = {}
+    if scenario.kind == "agents":
+        cookie = None
+        sessions_file = generate.DATA_DIR / "paths" / f"{scenario.name}.sessions"
+        agents.top_up_stock(server.database_url)
+        agents.write_sessions(sessions_file, agents.sessions(
+            server.base, scenario.concurrency, USER_AGENT))
+        wrk_options = {"lua": agents.LUA, "threads": scenario.concurrency,
+                       "env": {"BENCH_AGENTS_FILE": str(sessions_file)}}
+    else:
+        reason = probe(server.base, paths, cookie)
+        if reason:
+            return {**result, "status": "failed", "reason": reason}
     paths_file = generate.DATA_DIR / "paths" / f"{scenario.name}.txt"
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("\n".join(paths) + "\n")
     if quiet:
         wait_for_quiet(quiet)
-    run_wrk(wrk, server.base, paths_file, WARMUP_S, scenario.concurrency, cookie)
+    run_wrk(wrk, server.base, paths_file, WARMUP_S, scenario.concurrency, cookie,
+            **wrk_options)
     sampler = RssSampler(server)
     sampler.start()
     cpu = CpuShare(server)
+    started = datetime.now(UTC).replace(tzinfo=None)
     try:
-        figures = run_wrk(wrk, server.base, paths_file, seconds, scenario.concurrency, cookie)
+        figures = run_wrk(wrk, server.base, paths_file, seconds, scenario.concurrency, cookie,
+                          **wrk_options)
     finally:
         rss_total, rss_worker = sampler.stop()
+    if scenario.kind == "agents":
+        result["claims"], result["double_claims"] = agents.claims_since(
+            server.database_url, started)
     result["cpu_percent"] = cpu.stop()
     result["disturbed"] = result["cpu_percent"]["other"] > DISTURBED_CPU_PERCENT
     pct = figures["percentiles_ms"]
@@ -425,7 +445,10 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
     if None in (result["p50_ms"], result["p99_ms"]):
         # Keep what wrk said, to see why its latency distribution could not be read.
         result["wrk_output"] = figures["output"]
-    if errors or not figures["requests"] or None in (result["p50_ms"], result["p99_ms"]):
+    if result.get("double_claims"):
+        result.update(status="failed",
+                      reason=f"{result['double_claims']} orders were claimed twice")
+    elif errors or not figures["requests"] or None in (result["p50_ms"], result["p99_ms"]):
         codes = ", ".join(f"{c}×{n}" for c, n in figures["status_codes"].items())
         sockets = ", ".join(f"{k} {v}" for k, v in figures["socket_errors"].items() if v)
         result.update(status="failed", reason="; ".join(filter(None, [
@@ -560,6 +583,8 @@ def line(result: dict) -> str:
              f"  × list-memory {num(result.get('ratio_list_memory'), '.2f')}"
              f"  other CPU {result['cpu_percent']['other']:.0f}%"
              + ("  (DISTURBED: other programs were busy)" if result["disturbed"] else ""))
+    if "double_claims" in result:
+        text_ += f"  claims {result['claims']}, double claims {result['double_claims']}"
     if result["status"] != "ok":
         text_ += f"  FAILED: {result['reason']}"
     return text_

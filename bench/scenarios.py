@@ -40,6 +40,9 @@ class Scenario:
     # Targets: req/s at least min_ratio × the baseline's, and p99 under max_p99_ms.
     min_ratio: float | None = None
     max_p99_ms: float | None = None
+    # "paths": wrk rotates through GET paths with one session; "agents": every client
+    # is an agent of its own posting outcomes (bench/agents.py).
+    kind: str = "paths"
 
     @property
     def has_target(self) -> bool:
@@ -131,5 +134,10 @@ SCENARIOS = [
              phone_search_paths, role="manager"),
     Scenario("order_detail", "/orders/<id> as a manager: a random order with its lines and "
              "audit trail", order_detail_paths, role="manager", min_ratio=0.5),
+    # Last: it changes the data (claims, outcomes, stock).
+    Scenario("agent_action", "32 agents, each posting a call outcome (confirmed, no answer, "
+             "call later, canceled, fake) and getting the next claimed card in the same "
+             "request", fixed("/calls/next"), role="agent", concurrency=32,
+             baseline=MINIMAL, min_ratio=0.15, max_p99_ms=50, kind="agents"),
 ]
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}

@@ -5,15 +5,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .actor import Actor
 from .audit import AuditEvent
 from .base import db, utcnow
 from .operations import Outcome, change_confirmation
-from .order import Order, OrderLine
+from .order import Order
 from .phones import is_valid_phone
 from .settings import CallSettings
+from .small_tables import cached
 from .status import Confirmation, Shipping
 from .user import User
 
@@ -78,15 +79,19 @@ def claim_next(agent: Actor, settings: CallSettings, now: datetime | None = None
     Commits: a claim must be visible to other agents at once.
     """
     now = now or utcnow()
-    held = held_order(agent.user_id, settings, now)
-    if held is not None:
-        return held
-    # An expired claim of this agent's goes back first (one claim per agent).
-    db.session.execute(
-        update(Order).where(Order.claimed_by_id == agent.user_id)
-        .values(claimed_by_id=None, claimed_at=None, version=Order.version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    cutoff = now - timedelta(minutes=settings.claim_timeout_minutes)
+    mine = db.session.execute(
+        select(Order).where(Order.claimed_by_id == agent.user_id)
+    ).scalar_one_or_none()
+    if mine is not None:
+        if mine.claimed_at >= cutoff and mine.confirmation_status in OPEN:
+            return mine
+        # An expired (or finished) claim of this agent's goes back first: one per agent.
+        db.session.execute(
+            update(Order).where(Order.id == mine.id, Order.claimed_by_id == agent.user_id)
+            .values(claimed_by_id=None, claimed_at=None, version=Order.version + 1)
+            .execution_options(synchronize_session=False)
+        )
     for bucket in queue_buckets(settings, now):
         try:
             order_id = _take(bucket, agent.user_id, now)
@@ -177,7 +182,7 @@ def call_card(order: Order, now: datetime | None = None) -> CallCard:
     """The card for an order: earlier attempts and the duplicate / fake flags."""
     now = now or utcnow()
     db.session.execute(select(Order).where(Order.id == order.id).options(
-        selectinload(Order.lines).selectinload(OrderLine.product))).scalars().all()
+        joinedload(Order.channel), selectinload(Order.lines))).scalars().all()
     attempts = db.session.execute(
         select(AuditEvent).where(AuditEvent.order_id == order.id,
                                  AuditEvent.kind == "confirmation")
@@ -243,7 +248,12 @@ def agent_day(agent_id: int, since: datetime) -> AgentDay:
 
 
 def queue_summary(settings: CallSettings, now: datetime | None = None) -> dict:
-    """Queue length by bucket and the age of the oldest new lead."""
+    """Queue length by bucket and the age of the oldest new lead (may lag 2 s per process)."""
+    return cached("queue_summary", lambda: _count_queue(settings, now), ttl=2.0)
+
+
+def _count_queue(settings: CallSettings, now: datetime | None) -> dict:
+    """Count each bucket, from the database."""
     now = now or utcnow()
     counts = [db.session.scalar(select(func.count()).select_from(b.subquery()))
               for b in queue_buckets(settings, now)]

@@ -43,7 +43,8 @@ def _screen(order: Order | None, status: int = 200, error: DomainError | None = 
     context = {
         "card": card, "error": error, "reasons": REASONS, "typed": typed or {},
         "day": agent_day(current_user.id, _day_start()),
-        "summary": queue_summary(CallSettings.load()),
+        # Counting the queue is for the idle screen only; a card doesn't show it.
+        "summary": queue_summary(CallSettings.load()) if card is None else None,
     }
     if is_fragment():
         return render("calls/_call_area.html", status=status, oob=True, **context)

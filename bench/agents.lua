@@ -1,0 +1,69 @@
+-- wrk script for the agent action: every wrk thread is one agent with its own session.
+-- It posts the outcome of the call it holds and reads the next card (order id and
+-- version) from the answer, exactly as the call screen does; "Next call" when idle.
+
+local creds = {}
+local threads = {}
+
+local OUTCOMES = {
+  "outcome=confirmed", "outcome=no_answer", "outcome=confirmed",
+  "outcome=canceled&reason=Changed+their+mind", "outcome=no_answer",
+  "outcome=call_later&callback=1h", "outcome=confirmed", "outcome=fake&reason=Prank",
+}
+
+function setup(thread)
+  if #creds == 0 then
+    for line in io.lines(os.getenv("BENCH_AGENTS_FILE")) do
+      local cookie, csrf = string.match(line, "^(%S+) (%S+)$")
+      if cookie then creds[#creds + 1] = {cookie = cookie, csrf = csrf} end
+    end
+  end
+  local me = creds[#threads % #creds + 1]
+  thread:set("cookie", me.cookie)
+  thread:set("csrf", me.csrf)
+  thread:set("offset", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  order_id, version, n, bad, codes = nil, nil, 0, 0, {}
+  headers = {
+    ["Cookie"] = "session=" .. cookie, ["X-CSRFToken"] = csrf, ["HX-Request"] = "true",
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }
+end
+
+function request()
+  if order_id == nil then
+    return wrk.format("POST", "/calls/next", headers, "")
+  end
+  n = n + 1
+  local pick = OUTCOMES[(n + offset) % #OUTCOMES + 1]
+  return wrk.format("POST", "/calls/" .. order_id .. "/outcome", headers,
+                    "version=" .. version .. "&" .. pick)
+end
+
+function response(status, hdrs, body)
+  if status < 200 or status > 299 then
+    bad = bad + 1
+    codes[status] = (codes[status] or 0) + 1
+  end
+  order_id = string.match(body, 'data%-order="(%d+)"')
+  version = string.match(body, 'name="version" value="(%d+)"')
+  if not version then order_id = nil end
+end
+
+function done(summary, latency, requests)
+  local total, merged = 0, {}
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("bad")
+    for status, count in pairs(thread:get("codes")) do
+      merged[status] = (merged[status] or 0) + count
+    end
+  end
+  local parts = {}
+  for status, count in pairs(merged) do
+    parts[#parts + 1] = status .. ":" .. count
+  end
+  io.write(string.format("bench-status non2xx=%d codes=%s\n", total, table.concat(parts, ",")))
+end
