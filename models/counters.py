@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import db
 from .order import Order
-from .small_tables import cached
+from .small_tables import cached, forget
 
 # Concurrent transactions that change the same status pick different rows, so
 # they don't queue behind one hot counter row; readers sum the shards.
@@ -90,6 +90,7 @@ def _count(session: Session, _context) -> None:
         for (c, conf, ship), n in sorted(deltas.items(), key=lambda kv: str(kv[0]))
     ]
     _upsert(session.connection(), rows)
+    forget("status_counts:")  # this process's own changes show at once
 
 
 def rebuild_counts() -> int:

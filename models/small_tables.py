@@ -33,6 +33,14 @@ def clear() -> None:
         current_app.extensions.pop("small_tables", None)
 
 
+def forget(prefix: str) -> None:
+    """Drop the entries whose key starts with prefix (this process wrote what they hold)."""
+    if has_app_context():
+        store = current_app.extensions.get("small_tables", {})
+        for key in [k for k in store if k.startswith(prefix)]:
+            store.pop(key, None)
+
+
 def watch(*models: type) -> None:
     """Clear the cache whenever a flush writes one of these models."""
     global _WATCHED
