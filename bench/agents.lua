@@ -2,6 +2,9 @@
 -- It posts the outcome of the call it holds and reads the next card (order id and
 -- version) from the answer, exactly as the call screen does; "Next call" when idle.
 
+-- status.lua sits beside this script; wrk is given this script's absolute path.
+dofile(debug.getinfo(1, "S").source:sub(2):match("^(.*/)") .. "status.lua")
+
 local creds = {}
 local threads = {}
 
@@ -44,26 +47,12 @@ function request()
 end
 
 function response(status, hdrs, body)
-  if status < 200 or status > 299 then
-    bad = bad + 1
-    codes[status] = (codes[status] or 0) + 1
-  end
+  count_status(status)
   order_id = string.match(body, 'data%-order="(%d+)"')
   version = string.match(body, 'name="version" value="(%d+)"')
   if not version then order_id = nil end
 end
 
 function done(summary, latency, requests)
-  local total, merged = 0, {}
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("bad")
-    for status, count in pairs(thread:get("codes")) do
-      merged[status] = (merged[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(merged) do
-    parts[#parts + 1] = status .. ":" .. count
-  end
-  io.write(string.format("bench-status non2xx=%d codes=%s\n", total, table.concat(parts, ",")))
+  report_status(threads)
 end

@@ -3,6 +3,9 @@
 -- answer that is not 2xx (wrk itself counts only 4xx/5xx, but a redirect to the login
 -- page is a failure too).
 
+-- status.lua sits beside this script; wrk is given this script's absolute path.
+dofile(debug.getinfo(1, "S").source:sub(2):match("^(.*/)") .. "status.lua")
+
 local threads = {}
 local requests = {}
 local index = 0
@@ -31,23 +34,9 @@ function request()
 end
 
 function response(status, headers, body)
-  if status < 200 or status > 299 then
-    bad = bad + 1
-    codes[status] = (codes[status] or 0) + 1
-  end
+  count_status(status)
 end
 
 function done(summary, latency, requests)
-  local total, merged = 0, {}
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("bad")
-    for status, count in pairs(thread:get("codes")) do
-      merged[status] = (merged[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(merged) do
-    parts[#parts + 1] = status .. ":" .. count
-  end
-  io.write(string.format("bench-status non2xx=%d codes=%s\n", total, table.concat(parts, ",")))
+  report_status(threads)
 end

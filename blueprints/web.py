@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from extensions import db
+from models.errors import InvalidInput
 from models.status import Role
 
 
@@ -49,3 +50,11 @@ def get_or_404(model, ident: int):
     if not 0 < ident <= MAX_ID:
         abort(404)
     return db.session.get(model, ident) or abort(404)
+
+
+def form_error(form) -> InvalidInput:
+    """A form's first validation message as a domain error (rendered as a 422)."""
+    for name, errors in form.errors.items():
+        field = getattr(form, name, None)
+        return InvalidInput(f"{field.label.text if field else name}: {errors[0]}")
+    return InvalidInput("The form was incomplete.")

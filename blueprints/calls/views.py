@@ -23,7 +23,7 @@ from models.errors import DomainError, InvalidInput
 from models.operations import edit_order
 from models.status import Role
 
-from ..web import get_or_404, is_fragment, render, role_required
+from ..web import form_error, get_or_404, is_fragment, render, role_required
 from . import bp
 from .forms import REASONS, AssignForm, CallSettingsForm, OutcomeForm, ReleaseForm
 from .parse import callback_time, line_changes, local_zone, reason_note
@@ -79,8 +79,7 @@ def outcome(order_id: int):
     form = OutcomeForm()
     try:
         if not form.validate():
-            field, errors = next(iter(form.errors.items()))
-            raise DomainError(f"{getattr(form, field).label.text or field}: {errors[0]}")
+            raise form_error(form)
         _apply(order, form, settings)
         db.session.commit()
     except DomainError as error:

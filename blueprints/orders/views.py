@@ -9,12 +9,11 @@ from extensions import db
 from models import Actor, AuditEvent, CallSettings, Order, OrderLine
 from models.calls import held_order
 from models.counters import status_counts
-from models.errors import InvalidInput
 from models.operations import change_shipping, reopen_order
 from models.order_list import list_orders
 from models.status import Confirmation, Role, shipping_targets
 
-from ..web import MAX_ID, is_fragment, render, role_required
+from ..web import MAX_ID, form_error, is_fragment, render, role_required
 from . import bp
 from .forms import ReopenForm, ShippingForm
 from .listing import Lookups, filter_form, query_args, to_filters
@@ -79,14 +78,6 @@ def _done(order: Order):
     return redirect(url_for("orders.detail", order_id=order.id), code=303)
 
 
-def _invalid(form) -> InvalidInput:
-    """The first validation message of a form, as a domain error."""
-    for field, errors in form.errors.items():
-        label = getattr(form, field).label.text if hasattr(form, field) else field
-        return InvalidInput(f"{label}: {errors[0]}")
-    return InvalidInput("The form was incomplete.")
-
-
 @bp.get("/")
 @role_required(Role.OPERATOR, Role.MANAGER)
 def index():
@@ -118,7 +109,7 @@ def set_shipping(order_id: int):
     order = _load(order_id)
     form = ShippingForm()
     if not form.validate():
-        raise _invalid(form)
+        raise form_error(form)
     change_shipping(
         order, form.to.data, Actor.of(current_user), note=form.note.data or "",
         expected_version=form.version.data, tracking_number=form.tracking_number.data,
@@ -134,7 +125,7 @@ def reopen(order_id: int):
     order = _load(order_id)
     form = ReopenForm()
     if not form.validate():
-        raise _invalid(form)
+        raise form_error(form)
     reopen_order(order, Actor.of(current_user), reason=form.reason.data,
                  expected_version=form.version.data)
     db.session.commit()
