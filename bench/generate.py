@@ -1030,6 +1030,10 @@ def ensure(url: str, n: int, seed: int = SEED, force: bool = False,
             from models.counters import rebuild_counts
 
             rebuild_counts()
+            if importlib.util.find_spec("models.agent_days") is not None:
+                from models.agent_days import rebuild_agent_days
+
+                rebuild_agent_days((as_of - timedelta(days=2)).date())
             db.session.commit()
             db.session.remove()
             mark = lap("counters", mark)

@@ -1,6 +1,7 @@
 """SQLAlchemy models and the domain operations that guard them."""
 
 from .actor import Actor
+from .agent_days import AgentDayCount
 from .audit import AuditEvent
 from .base import db, utcnow
 from .catalog import Product, StockLevel, StockMovement, Supplier, SupplierSku, Warehouse
@@ -12,9 +13,8 @@ from .settings import CallSettings, Setting
 from .user import User
 
 __all__ = [
-    "Actor", "AuditEvent", "CallSettings", "Carrier", "Channel", "Conflict", "DomainError",
-    "InvalidInput", "Setting",
-    "NotAllowed", "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Product",
-    "StockLevel", "StockMovement", "Supplier", "SupplierSku", "TransitionRefused", "User",
-    "Warehouse", "db", "utcnow",
+    "Actor", "AgentDayCount", "AuditEvent", "CallSettings", "Carrier", "Channel", "Conflict",
+    "DomainError", "InvalidInput", "NotAllowed", "Order", "OrderLine", "OrderStatusCount",
+    "OutOfStock", "Product", "Setting", "StockLevel", "StockMovement", "Supplier",
+    "SupplierSku", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
 ]

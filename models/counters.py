@@ -66,15 +66,21 @@ def _deltas(session: Session) -> Counter:
     return Counter({k: v for k, v in deltas.items() if v})
 
 
-def _upsert(connection, rows: list[dict]) -> None:
-    """Add each row's n to its counter, creating the row when missing."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OrderStatusCount.__table__).values(rows)
-    stmt = stmt.on_conflict_do_update(
+def _upsert_statement(dialect):
+    """INSERT … ON CONFLICT that adds n to a counter row (built once per dialect)."""
+    stmt = dialect.insert(OrderStatusCount.__table__)
+    return stmt.on_conflict_do_update(
         index_elements=["channel_id", "confirmation_status", "shipping_status", "shard"],
         set_={"n": OrderStatusCount.__table__.c.n + stmt.excluded.n},
     )
-    connection.execute(stmt)
+
+
+_UPSERT = {"postgresql": _upsert_statement(postgresql), "sqlite": _upsert_statement(sqlite)}
+
+
+def _upsert(connection, rows: list[dict]) -> None:
+    """Add each row's n to its counter, creating the row when missing."""
+    connection.execute(_UPSERT[connection.dialect.name], rows)
 
 
 @event.listens_for(Session, "after_flush")
@@ -91,6 +97,21 @@ def _count(session: Session, _context) -> None:
     ]
     _upsert(session.connection(), rows)
     forget("status_counts:")  # this process's own changes show at once
+
+
+def count_move(channel_id: int, before: tuple, after: tuple) -> None:
+    """Move one order between (confirmation, shipping) counters after a plain UPDATE,
+    which the flush hook above cannot see."""
+    old, new = _key(channel_id, *before), _key(channel_id, *after)
+    if old == new:
+        return
+    shard = random.randrange(SHARDS)
+    _upsert(db.session.connection(), [
+        {"channel_id": c, "confirmation_status": conf, "shipping_status": ship,
+         "shard": shard, "n": n}
+        for (c, conf, ship), n in sorted({old: -1, new: 1}.items(), key=lambda kv: str(kv[0]))
+    ])
+    forget("status_counts:")
 
 
 def rebuild_counts() -> int:

@@ -44,3 +44,10 @@ class OutOfStock(DomainError):
 
     status_code = 409
     title = "Not enough stock"
+
+
+class Missing(DomainError):
+    """The order (or other record) the request names does not exist."""
+
+    status_code = 404
+    title = "Not found"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .actor import Actor
+from .agent_days import count_call
 from .audit import AuditEvent
 from .base import db, utcnow
 from .errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
@@ -62,11 +63,11 @@ def audit(order: Order, actor: Actor, kind: str, src: str | None, dst: str | Non
     return event
 
 
-def check_version(order: Order, expected_version: int | None) -> None:
+def check_version(order, expected_version: int | None) -> None:
     """Refuse to act on an order someone changed since the actor loaded it."""
     if expected_version is not None and int(expected_version) != order.version:
         raise Conflict(
-            f"Order {order.reference} was changed by someone else since you opened it "
+            f"Order #{order.id} was changed by someone else since you opened it "
             "(reload to see what changed); nothing was saved."
         )
 
@@ -76,14 +77,14 @@ def _who(parties: frozenset[Party]) -> str:
     return " or ".join(sorted(PARTY_NAMES[p] for p in parties))
 
 
-def _check_actor(order: Order, actor: Actor, allowed: frozenset[Party], what: str) -> None:
+def _check_actor(order, actor: Actor, allowed: frozenset[Party], what: str) -> None:
     """Refuse when the actor's parties are not among the allowed ones, or lack the hold."""
     mine = allowed & actor.parties
     if not mine:
-        raise NotAllowed(f"Only {_who(allowed)} can {what} on order {order.reference}.")
+        raise NotAllowed(f"Only {_who(allowed)} can {what} on order #{order.id}.")
     if mine == {Party.AGENT} and order.claimed_by_id != actor.user_id:
         raise NotAllowed(
-            f"Order {order.reference} is not in your hands; take it from the call queue first."
+            f"Order #{order.id} is not in your hands; take it from the call queue first."
         )
 
 
@@ -95,38 +96,57 @@ def _parse(enum, value: str, what: str):
         raise InvalidInput(f"“{value}” is not a {what} status.") from None
 
 
-def change_confirmation(
-    order: Order, to: str, actor: Actor, *, note: str = "",
-    expected_version: int | None = None, callback_at: datetime | None = None,
-) -> Outcome:
-    """Record a call outcome (or a system cancel) through the confirmation table."""
-    check_version(order, expected_version)
+@dataclass(frozen=True)
+class Move:
+    """A confirmation change the table and the actor allow, with its cleaned note."""
+
+    src: Confirmation
+    dst: Confirmation
+    note: str
+
+
+def plan_confirmation(order, to: str, actor: Actor, *, note: str = "",
+                      callback_at: datetime | None = None) -> Move:
+    """Check a confirmation change against the table, the actor and the inputs.
+
+    `order` is anything with id, confirmation_status and claimed_by_id: the ORM
+    object here, a plain row on the call screen's path (models/call_outcome.py).
+    """
     dst = _parse(Confirmation, to, "confirmation")
     src = Confirmation(order.confirmation_status)
     allowed = confirmation_parties(src, dst)
     src_label, dst_label = CONFIRMATION_INFO[src].label, CONFIRMATION_INFO[dst].label
     if not allowed:
         raise TransitionRefused(
-            f"Order {order.reference} is {src_label}; it cannot become {dst_label}."
+            f"Order #{order.id} is {src_label}; it cannot become {dst_label}."
         )
     _check_actor(order, actor, allowed, f"mark it {dst_label}")
     note = (note or "").strip()
     if dst in NEEDS_REASON and not note:
         raise InvalidInput(f"Say why the order is {dst_label.lower()}.")
-    if dst == Confirmation.CALL_LATER:
-        if callback_at is None or callback_at <= utcnow():
-            raise InvalidInput("Call later needs a time in the future.")
-        order.callback_at = callback_at
-    else:
-        order.callback_at = None
+    if dst == Confirmation.CALL_LATER and (callback_at is None or callback_at <= utcnow()):
+        raise InvalidInput("Call later needs a time in the future.")
+    return Move(src, dst, note)
+
+
+def change_confirmation(
+    order: Order, to: str, actor: Actor, *, note: str = "",
+    expected_version: int | None = None, callback_at: datetime | None = None,
+) -> Outcome:
+    """Record a call outcome (or a system cancel) through the confirmation table."""
+    check_version(order, expected_version)
+    move = plan_confirmation(order, to, actor, note=note, callback_at=callback_at)
+    src, dst = move.src, move.dst
+    order.callback_at = callback_at if dst == Confirmation.CALL_LATER else None
     if actor.acts_as(Party.AGENT):
         order.agent_id = actor.user_id
         order.attempts += 1
         order.last_attempt_at = utcnow()
         order.claimed_by_id = None
         order.claimed_at = None
+        count_call(actor.user_id, dst, order.last_attempt_at)
     order.confirmation_status = dst.value
-    audit(order, actor, "confirmation", src.value, dst.value, note)
+    audit(order, actor, "confirmation", src.value, dst.value, move.note)
     outcome = Outcome(order, "confirmation", src.value, dst.value)
     if dst == Confirmation.CONFIRMED:
         _confirm(order, actor, outcome)

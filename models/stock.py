@@ -1,11 +1,11 @@
 """Stock operations: every change is a ledger row plus the matching level update."""
 
-from sqlalchemy import and_, exists, select, true, update
+from sqlalchemy import and_, bindparam, exists, insert, select, true, update
 from sqlalchemy.orm import aliased
 
 from .actor import Actor
 from .audit import AuditEvent
-from .base import db
+from .base import db, utcnow
 from .catalog import StockLevel, StockMovement, Warehouse
 from .errors import InvalidInput, OutOfStock
 from .order import Order, OrderLine
@@ -57,13 +57,7 @@ def _record(
         .execution_options(synchronize_session="fetch")
     )
     if result.rowcount != 1:
-        on_hand = _level(warehouse_id, product_id).on_hand
-        sku = line.sku if line else str(product_id)
-        warehouse = db.session.get(Warehouse, warehouse_id)
-        raise OutOfStock(
-            f"Not enough {sku} in {warehouse.name if warehouse else 'the warehouse'}: "
-            f"{on_hand} on hand, {-quantity} needed."
-        )
+        raise _shortage(warehouse_id, product_id, -quantity, line.sku if line else str(product_id))
     return movement
 
 
@@ -76,20 +70,71 @@ def _audit_line(line: OrderLine, actor: Actor, reason: str, quantity: int, note:
     ))
 
 
-def reserve_order_stock(order: Order, actor: Actor) -> list[StockMovement]:
-    """Take every warehouse line of a confirmed order out of stock."""
-    movements = []
-    for line in order.lines:
-        if line.is_dropship:
-            continue
+MOVEMENTS, LEVELS = StockMovement.__table__, StockLevel.__table__
+_TAKE = (
+    update(LEVELS)
+    .where(LEVELS.c.warehouse_id == bindparam("wh"), LEVELS.c.product_id == bindparam("prod"),
+           LEVELS.c.on_hand >= bindparam("qty"))
+    .values(on_hand=LEVELS.c.on_hand - bindparam("qty"))
+)
+
+
+def take_stock(order_id: int, lines, actor: Actor) -> list[dict]:
+    """Take every warehouse line of a confirmed order out of stock, in plain statements.
+
+    `lines` are ORM lines or rows (id, sku, quantity, product_id, warehouse_id,
+    supplier_id). The ledger rows go in first, so a line reserved before trips the
+    unique constraint before any level moves. Returns the audit events to write.
+    """
+    taken = [line for line in lines if line.supplier_id is None]
+    for line in taken:
         if line.warehouse_id is None or line.product_id is None:
             raise InvalidInput(f"Line {line.sku} has no warehouse or product to take stock from.")
-        movements.append(_record(
-            line.warehouse_id, line.product_id, -line.quantity, RESERVE, actor, line=line,
-            note=f"order {order.reference}",
-        ))
-        _audit_line(line, actor, RESERVE, -line.quantity, "")
-    return movements
+    if not taken:
+        return []
+    now = utcnow()
+    db.session.execute(insert(MOVEMENTS), [
+        {"warehouse_id": line.warehouse_id, "product_id": line.product_id,
+         "quantity": -line.quantity, "reason": RESERVE, "order_line_id": line.id,
+         "actor_user_id": actor.user_id, "actor_name": actor.name,
+         "note": f"order #{order_id}", "created_at": now}
+        for line in taken])
+    for line in taken:
+        params = {"wh": line.warehouse_id, "prod": line.product_id, "qty": line.quantity}
+        if db.session.execute(_TAKE, params).rowcount != 1:
+            raise _shortage(line.warehouse_id, line.product_id, line.quantity, line.sku)
+    _expire_levels()
+    return [
+        {"order_id": order_id, "order_line_id": line.id, "sku": line.sku,
+         "actor_user_id": actor.user_id, "actor_name": actor.name, "kind": "stock",
+         "from_value": None, "to_value": f"{-line.quantity:+d}",
+         "note": REASON_LABELS[RESERVE], "created_at": now}
+        for line in taken]
+
+
+def _shortage(warehouse_id: int, product_id: int, needed: int, sku: str) -> OutOfStock:
+    """The error for a level that cannot give `needed` units."""
+    on_hand = db.session.scalar(select(LEVELS.c.on_hand).where(
+        LEVELS.c.warehouse_id == warehouse_id, LEVELS.c.product_id == product_id)) or 0
+    warehouse = db.session.get(Warehouse, warehouse_id)
+    return OutOfStock(
+        f"Not enough {sku} in {warehouse.name if warehouse else 'the warehouse'}: "
+        f"{on_hand} on hand, {needed} needed."
+    )
+
+
+def _expire_levels() -> None:
+    """Levels this session loaded earlier are stale after a plain UPDATE."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, StockLevel):
+            db.session.expire(obj)
+
+
+def reserve_order_stock(order: Order, actor: Actor) -> None:
+    """Take every warehouse line of a confirmed order out of stock, with its audit events."""
+    events = take_stock(order.id, order.lines, actor)
+    if events:
+        db.session.execute(insert(AuditEvent.__table__), events)
 
 
 def _unrestocked(order_id: int | None = None):

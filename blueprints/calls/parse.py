@@ -39,18 +39,25 @@ def callback_time(form: OutcomeForm, now: datetime) -> datetime | None:
     return None
 
 
-def line_changes(form_data, line_ids: list[int]) -> tuple[dict[int, int], frozenset[int]]:
-    """Quantities typed per line (qty-<id>) and lines ticked for removal (remove-<id>)."""
-    quantities = {}
-    for line_id in line_ids:
-        raw = form_data.get(f"qty-{line_id}")
-        if raw not in (None, ""):
+def line_changes(form_data) -> tuple[dict[int, int], frozenset[int]]:
+    """Quantities typed per line (qty-<id>) and lines ticked for removal (remove-<id>).
+
+    Ids that are not the order's lines are ignored by the edit.
+    """
+    quantities, remove = {}, set()
+    for key, raw in form_data.items():
+        kind, _, line_id = key.partition("-")
+        if not line_id.isdigit() or kind not in ("qty", "remove"):
+            continue
+        if kind == "remove":
+            if raw:
+                remove.add(int(line_id))
+        elif raw != "":
             try:
-                quantities[line_id] = int(raw)
+                quantities[int(line_id)] = int(raw)
             except ValueError:
                 raise InvalidInput(f"“{raw}” is not a quantity.") from None
-    remove = frozenset(i for i in line_ids if form_data.get(f"remove-{i}"))
-    return quantities, remove
+    return quantities, frozenset(remove)
 
 
 def reason_note(form: OutcomeForm) -> str:

@@ -1,48 +1,31 @@
 """The call screen for agents, and the team view and settings for managers."""
 
-from datetime import UTC, datetime, time
-
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from extensions import db
 from models import Actor, CallSettings, Order, User, utcnow
-from models.calls import (
-    agent_day,
-    assign_order,
-    call_card,
-    claim_next,
-    held_order,
-    queue_summary,
-    record_outcome,
-    release_claim,
-    team,
-)
+from models.agent_days import AgentDay, agent_day, local_day
+from models.call_card import call_card
+from models.call_outcome import Corrections, record_outcome
+from models.calls import assign_order, claim_next, held_order, queue_summary, release_claim, team
 from models.errors import DomainError, InvalidInput
-from models.operations import edit_order
 from models.status import Role
 
-from ..web import form_error, get_or_404, is_fragment, render, role_required
+from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required
 from . import bp
 from .forms import REASONS, AssignForm, CallSettingsForm, OutcomeForm, ReleaseForm
-from .parse import callback_time, line_changes, local_zone, reason_note
+from .parse import callback_time, line_changes, reason_note
 
 
-def _day_start() -> datetime:
-    """Midnight today in the agents' time zone, as naive UTC."""
-    zone = local_zone()
-    today = datetime.now(zone).date()
-    return datetime.combine(today, time.min, zone).astimezone(UTC).replace(tzinfo=None)
-
-
-def _screen(order: Order | None, status: int = 200, error: DomainError | None = None,
-            typed=None):
+def _screen(agent_id: int, order, status: int = 200, error: DomainError | None = None,
+            typed=None, day: AgentDay | None = None):
     """The agent's screen, or for htmx the call area (card) with the strip out of band."""
     card = call_card(order) if order is not None else None
     context = {
         "card": card, "error": error, "reasons": REASONS, "typed": typed or {},
-        "day": agent_day(current_user.id, _day_start()),
+        "day": day or agent_day(agent_id, local_day(utcnow())),
         # Counting the queue is for the idle screen only; a card doesn't show it.
         "summary": queue_summary(CallSettings.load()) if card is None else None,
     }
@@ -57,59 +40,58 @@ def index():
     """Agents: the call screen with the order they hold. Managers: the team view."""
     if current_user.role != Role.AGENT:
         return redirect(url_for("calls.team_view"))
-    return _screen(held_order(current_user.id, CallSettings.load()))
+    return _screen(current_user.id, held_order(current_user.id, CallSettings.load()))
 
 
 @bp.post("/next")
 @role_required(Role.AGENT)
 def next_call():
     """Claim the next order in the queue (or show the one already held)."""
-    order = claim_next(Actor.of(current_user), CallSettings.load())
+    actor = Actor.of(current_user)
+    order = claim_next(actor, CallSettings.load())
     if not is_fragment():
         return redirect(url_for("calls.index"), code=303)
-    return _screen(order)
+    return _screen(actor.user_id, order)
 
 
 @bp.post("/<int:order_id>/outcome")
 @role_required(Role.AGENT)
 def outcome(order_id: int):
     """Record the call's outcome (with corrections), then bring the next call."""
-    order = get_or_404(Order, order_id)
+    if not 0 < order_id <= MAX_ID:
+        abort(404)
+    # Read once: the user object expires at each commit, and reloading it costs a query.
+    actor = Actor.of(current_user)
     settings = CallSettings.load()
     form = OutcomeForm()
     try:
         if not form.validate():
             raise form_error(form)
-        _apply(order, form, settings)
+        quantities, remove = line_changes(request.form)
+        corrections = Corrections(address=form.address.data, city=form.city.data,
+                                  phone=form.phone.data, quantities=quantities, remove=remove)
+        recorded = record_outcome(order_id, form.outcome.data, actor, settings,
+                                  note=reason_note(form), expected_version=form.version.data,
+                                  callback_at=callback_time(form, utcnow()),
+                                  corrections=corrections)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
-        return _refused(order, error)
-    next_order = claim_next(Actor.of(current_user), settings)
+        return _refused(actor.user_id, order_id, error)
+    next_order = claim_next(actor, settings, holds_nothing=True)
     if not is_fragment():
         return redirect(url_for("calls.index"), code=303)
-    return _screen(next_order)
+    return _screen(actor.user_id, next_order, day=recorded.day)
 
 
-def _apply(order: Order, form: OutcomeForm, settings: CallSettings) -> None:
-    """Corrections first, then the outcome, in one transaction."""
-    actor = Actor.of(current_user)
-    quantities, remove = line_changes(request.form, [line.id for line in order.lines])
-    edit_order(order, actor, expected_version=form.version.data, region=settings.phone_region,
-               address=form.address.data, city=form.city.data, phone=form.phone.data,
-               quantities=quantities, remove=remove)
-    record_outcome(order, form.outcome.data, actor, settings, note=reason_note(form),
-                   callback_at=callback_time(form, utcnow()))
-
-
-def _refused(order: Order, error: DomainError):
+def _refused(agent_id: int, order_id: int, error: DomainError):
     """A refused outcome: bad input keeps the card; a lost order explains and offers the next."""
     db.session.expire_all()
-    held = held_order(current_user.id, CallSettings.load())
-    if error.status_code == 422 and held is not None and held.id == order.id:
+    held = held_order(agent_id, CallSettings.load())
+    if error.status_code == 422 and held is not None and held.id == order_id:
         # Keep what the agent typed, so they fix the one field instead of retyping.
-        return _screen(held, status=422, error=error, typed=request.form)
-    return _screen(None, status=error.status_code, error=error)
+        return _screen(agent_id, held, status=422, error=error, typed=request.form)
+    return _screen(agent_id, None, status=error.status_code, error=error)
 
 
 @bp.get("/team")
@@ -119,7 +101,7 @@ def team_view():
     settings = CallSettings.load()
     assign = AssignForm()
     assign.agent_id.choices = _agent_choices()
-    return render("calls/team.html", block="team", team=team(settings, _day_start()),
+    return render("calls/team.html", block="team", team=team(settings, local_day(utcnow())),
                   summary=queue_summary(settings), settings=settings, assign=assign,
                   release=ReleaseForm())
 

@@ -7,18 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import Actor, AuditEvent, CallSettings, Order, utcnow
-from models.calls import (
-    agent_days,
-    call_card,
-    claim_next,
-    held_order,
-    queue_summary,
-    record_outcome,
-)
+from models import Actor, AuditEvent, CallSettings, Order, StockLevel, utcnow
+from models.agent_days import agent_days, local_day, rebuild_agent_days
+from models.call_card import call_card
+from models.call_outcome import record_outcome
+from models.calls import claim_next, held_order, queue_summary
+from models.counters import rebuild_counts, status_counts
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from models.operations import edit_order
 from models.status import ROLE_PARTIES, Role
+from models.stock import ledger_mismatches
 
 SETTINGS = CallSettings()
 
@@ -45,7 +43,7 @@ def test_claims_are_atomic_under_concurrent_agents(app, make_order, make_product
                         return
                     claimed.append(order.id)
                     # Finish the call so the agent can take another one.
-                    record_outcome(order, "no_answer", actor, SETTINGS)
+                    record_outcome(order.id, "no_answer", actor, SETTINGS)
                     db.session.commit()
             except Exception as exc:  # reported below; a thread must not die silently
                 errors.append(repr(exc))
@@ -110,7 +108,7 @@ def test_expired_claim_returns_to_the_queue(make_order, make_user):
     assert claim_next(second, SETTINGS, later).id == order.id
     stale = db.session.get(Order, order.id)
     with pytest.raises(Conflict):
-        record_outcome(stale, "confirmed", first, SETTINGS, expected_version=seen_version)
+        record_outcome(stale.id, "confirmed", first, SETTINGS, expected_version=seen_version)
     db.session.rollback()
     assert held_order(first.user_id, SETTINGS, later) is None
 
@@ -120,7 +118,7 @@ def test_agent_cannot_record_on_someone_elses_order(make_order, make_user):
     holder, other = Actor.of(make_user("agent")), Actor.of(make_user("agent"))
     order = claim_next(holder, SETTINGS)
     with pytest.raises(NotAllowed):
-        record_outcome(order, "confirmed", other, SETTINGS)
+        record_outcome(order.id, "confirmed", other, SETTINGS)
 
 
 def test_max_attempts_cancels_as_unreachable(make_order, make_user):
@@ -128,8 +126,8 @@ def test_max_attempts_cancels_as_unreachable(make_order, make_user):
     order = make_order()
     agent = Actor.of(make_user("agent"))
     for _ in range(2):
-        order.claimed_by_id = agent.user_id
-        record_outcome(order, "no_answer", agent, settings)
+        hold(order, agent)
+        record_outcome(order.id, "no_answer", agent, settings)
     db.session.commit()
     assert order.confirmation_status == "canceled" and order.attempts == 2
     last = db.session.execute(select(AuditEvent).filter_by(order_id=order.id)
@@ -185,8 +183,8 @@ def test_edit_order_refuses_bad_input_and_locked_orders(make_order, make_user):
         edit_order(order, agent, remove=frozenset({order.lines[0].id}))
     db.session.rollback()
     order = db.session.get(Order, order.id)
-    order.claimed_by_id = agent.user_id
-    record_outcome(order, "confirmed", agent, SETTINGS)
+    hold(order, agent)
+    record_outcome(order.id, "confirmed", agent, SETTINGS)
     with pytest.raises(TransitionRefused, match="locked"):
         edit_order(order, agent, address="elsewhere")
 
@@ -198,13 +196,14 @@ def test_audit_trail_of_a_full_call_sequence(make_order, make_user):
     now = utcnow()
     settings = CallSettings(retry_delay_minutes=1)
     assert claim_next(actor, settings, now).id == order.id
-    record_outcome(order, "no_answer", actor, settings, note="voicemail")
+    record_outcome(order.id, "no_answer", actor, settings, note="voicemail")
     db.session.commit()
     assert claim_next(actor, settings, now + timedelta(minutes=2)).id == order.id
-    record_outcome(order, "call_later", actor, settings, callback_at=utcnow() + timedelta(1))
+    record_outcome(order.id, "call_later", actor, settings,
+                   callback_at=utcnow() + timedelta(1))
     db.session.commit()
     assert claim_next(actor, settings, now + timedelta(days=1, hours=1)).id == order.id
-    record_outcome(order, "confirmed", actor, settings)
+    record_outcome(order.id, "confirmed", actor, settings)
     db.session.commit()
     trail = [(e.kind, e.from_value, e.to_value, e.actor_name) for e in db.session.execute(
         select(AuditEvent).filter_by(order_id=order.id).order_by(AuditEvent.id)).scalars()]
@@ -220,11 +219,63 @@ def test_audit_trail_of_a_full_call_sequence(make_order, make_user):
 def test_agent_day_counts_rate_and_streak(make_order, make_user):
     agent = make_user("agent")
     actor = Actor.of(agent)
-    since = utcnow() - timedelta(minutes=1)
-    for outcome in ["no_answer", "confirmed", "confirmed"]:
+    for outcome in ["confirmed", "no_answer", "confirmed", "confirmed"]:
         order = make_order()
-        order.claimed_by_id = agent.id
-        record_outcome(order, outcome, actor, SETTINGS)
+        hold(order, actor)
+        record_outcome(order.id, outcome, actor, SETTINGS)
     db.session.commit()
-    day = agent_days([agent.id], since)[agent.id]
-    assert (day.calls, day.confirmed, day.rate, day.streak) == (3, 2, 67, 2)
+    today = local_day(utcnow())
+    day = agent_days([agent.id], today)[agent.id]
+    assert (day.calls, day.confirmed, day.rate, day.streak) == (4, 3, 75, 2)
+    assert agent_days([agent.id], today - timedelta(days=1))[agent.id].calls == 0
+
+
+def test_agent_day_counts_match_the_audit_trail(make_order, make_user):
+    """The counter rows agree with figures recomputed from the audit events."""
+    agents = [Actor.of(make_user("agent")) for _ in range(2)]
+    for i, outcome in enumerate(["confirmed", "fake", "confirmed", "call_later", "no_answer"]):
+        actor = agents[i % 2]
+        order = make_order()
+        hold(order, actor)
+        record_outcome(order.id, outcome, actor, SETTINGS, note="why",
+                       callback_at=utcnow() + timedelta(hours=1))
+    db.session.commit()
+    today = local_day(utcnow())
+    ids = [a.user_id for a in agents]
+    kept = agent_days(ids, today)
+    rebuild_agent_days(today)
+    assert agent_days(ids, today) == kept
+    assert [kept[i].calls for i in ids] == [3, 2]
+
+
+def test_outcomes_keep_the_status_counters_and_stock_ledger_true(make_order, make_product,
+                                                                 make_user, make_channel):
+    """The call screen's plain UPDATEs move the counters as a recount would see them."""
+    channel = make_channel()
+    product = make_product(stock=5)
+    orders = [make_order(channel=channel, lines=[(product, 2)]) for _ in range(4)]
+    agent = Actor.of(make_user("agent"))
+    settings = CallSettings(max_attempts=1)
+    for order, outcome in zip(orders, ["confirmed", "fake", "no_answer", "call_later"],
+                              strict=True):
+        hold(order, agent)
+        record_outcome(order.id, outcome, agent, settings, note="x",
+                       callback_at=utcnow() + timedelta(hours=1))
+    db.session.commit()
+    counts = status_counts(channel.id)
+    assert {k: v for k, v in counts["confirmation"].items() if v} == {
+        "confirmed": 1, "fake": 1, "canceled": 1, "call_later": 1}
+    assert {k: v for k, v in counts["shipping"].items() if v} == {"created": 1}
+    live = status_counts()
+    rebuild_counts()
+    db.session.commit()
+    assert status_counts() == live
+    assert ledger_mismatches() == []
+    level = db.session.execute(select(StockLevel).filter_by(product_id=product.id)).scalar_one()
+    assert level.on_hand == 3
+
+
+def hold(order: Order, agent: Actor) -> None:
+    """Put the order in the agent's hands, as a claim would."""
+    order.claimed_by_id = agent.user_id
+    db.session.flush()
