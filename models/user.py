@@ -1,7 +1,9 @@
 """People who log in, with their role and a session version that logout bumps."""
 
+from dataclasses import dataclass
+
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -54,3 +56,39 @@ class User(UserMixin, Timestamps, db.Model):
     def display_name(self) -> str:
         """Name to show, falling back to the username."""
         return self.name or self.username
+
+
+@dataclass(frozen=True, eq=False)
+class SessionUser(UserMixin):
+    """The logged-in user as requests see them: one plain row read per request.
+
+    Not an ORM object, so it never reloads after a commit; change the person
+    through User (see logout).
+    """
+
+    id: int
+    username: str
+    name: str
+    role: str
+    active: bool
+    session_version: int
+
+    get_id = User.get_id
+    is_active = User.is_active
+    role_enum = User.role_enum
+    display_name = User.display_name
+
+
+_COLUMNS = User.__table__.c
+_SESSION_USER = select(
+    _COLUMNS.id, _COLUMNS.username, _COLUMNS.name, _COLUMNS.role, _COLUMNS.active,
+    _COLUMNS.session_version,
+).where(_COLUMNS.id == bindparam("user_id"))
+
+
+def session_user(user_id: int, session_version: int) -> SessionUser | None:
+    """The active user with this id whose sessions are at this version, or None."""
+    row = db.session.execute(_SESSION_USER, {"user_id": user_id}).first()
+    if row is None or not row.active or row.session_version != session_version:
+        return None
+    return SessionUser(*row)

@@ -2,8 +2,10 @@
 
 from flask import Blueprint, redirect, request, url_for
 
-from extensions import db, login_manager
-from models import User
+from extensions import login_manager
+from models.user import SessionUser, session_user
+
+from ..web import MAX_ID
 
 bp = Blueprint("auth", __name__)
 
@@ -17,15 +19,12 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
+def load_user(session_id: str) -> SessionUser | None:
     """Find the user for a session; a stale session version means logged out."""
     user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not user_id.isdigit() or not version.isdigit() or int(user_id) > MAX_ID:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return session_user(int(user_id), int(version))
 
 
 @login_manager.unauthorized_handler

@@ -43,7 +43,7 @@ def login():
 @login_required
 def logout():
     """End this user's sessions everywhere and go back to the login page."""
-    current_user.end_sessions()
+    db.session.get(User, current_user.id).end_sessions()
     db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
