@@ -348,7 +348,7 @@ def _ms(value: str) -> float:
 def parse_wrk(output: str) -> dict:
     """Requests/s, the latency distribution, socket errors and non-2xx from wrk's output."""
     figures: dict = {"percentiles_ms": {}, "output": output}
-    for pct, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.M):
+    for pct, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.M):
         figures["percentiles_ms"][pct] = _ms(value)
     requests_line = re.search(r"(\d+) requests in ([\d.]+\w+)", output)
     figures["requests"] = int(requests_line.group(1)) if requests_line else 0
