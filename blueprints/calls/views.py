@@ -29,6 +29,9 @@ def _screen(agent_id: int, order, status: int = 200, error: DomainError | None =
         # Counting the queue is for the idle screen only; a card doesn't show it.
         "summary": queue_summary(CallSettings.load()) if card is None else None,
     }
+    # End the reads with COMMIT: the teardown's ROLLBACK would also make psycopg drop
+    # its prepared statements, so every request would plan its queries afresh.
+    db.session.commit()
     if is_fragment():
         return render("calls/_call_area.html", status=status, oob=True, **context)
     return render("calls/agent.html", status=status, **context)
