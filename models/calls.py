@@ -10,6 +10,7 @@ from .agent_days import agent_days
 from .audit import AuditEvent
 from .base import db, utcnow
 from .call_card import CARD_COLUMNS, ORDERS
+from .errors import Conflict
 from .order import Order
 from .settings import CallSettings
 from .small_tables import cached
@@ -78,31 +79,50 @@ def held_order(agent_id: int, settings: CallSettings, now: datetime | None = Non
     return row if row is not None and _holds(row, params["cutoff"]) else None
 
 
-def claim_next(agent: Actor, settings: CallSettings, now: datetime | None = None, *,
-               holds_nothing: bool = False):
+def claim_next(agent: Actor, settings: CallSettings, now: datetime | None = None):
     """Give this agent the next order (or the one they already hold) as a card row;
     None when the queue is empty.
 
-    `holds_nothing`: the caller has just ended the agent's claim, so skip looking for
-    it (were it wrong, the one-claim-per-agent index would still refuse a second).
     Commits: a claim must be visible to other agents at once.
     """
     params = queue_params(settings, now or utcnow())
-    mine = None if holds_nothing else db.session.execute(_MINE, {"me": agent.user_id}).first()
+    mine = db.session.execute(_MINE, {"me": agent.user_id}).first()
     if mine is not None:
         if _holds(mine, params["cutoff"]):
             return mine
         # An expired (or finished) claim of this agent's goes back first: one per agent.
         db.session.execute(_LET_GO, {"order_id": mine.id, "me": agent.user_id})
     try:
-        row = db.session.execute(_CLAIM, {**params, "me": agent.user_id}).first()
+        row = _claim(agent, params)
     except IntegrityError:
         # A second "next call" of the same agent won the race: keep that one.
         db.session.rollback()
         return held_order(agent.user_id, settings, now)
+    db.session.commit()
+    return row
+
+
+def claim_after_outcome(agent: Actor, settings: CallSettings, now: datetime | None = None):
+    """The next order for an agent whose call was just recorded in this transaction,
+    claimed in the same transaction (the caller commits both); None when empty.
+
+    The agent holds nothing now, so there is no claim of theirs to look for. Should
+    another window of theirs claim at the same moment, the one-claim-per-agent index
+    refuses this one: everything is rolled back and the agent is told so.
+    """
+    try:
+        return _claim(agent, queue_params(settings, now or utcnow()))
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Another window of yours took a call at the same moment, so this "
+                       "outcome was not saved. Carry on with the call you hold.") from None
+
+
+def _claim(agent: Actor, params: dict):
+    """Take the head of the queue for the agent and audit it; the card row, or None."""
+    row = db.session.execute(_CLAIM, {**params, "me": agent.user_id}).first()
     if row is not None:
         _claim_event(row.id, agent)
-    db.session.commit()
     return row
 
 

@@ -86,7 +86,9 @@ def take_stock(order_id: int, lines, actor: Actor) -> list[dict]:
     supplier_id). The ledger rows go in first, so a line reserved before trips the
     unique constraint before any level moves. Returns the audit events to write.
     """
-    taken = [line for line in lines if line.supplier_id is None]
+    # Level rows are locked in one global order, so two confirmations never deadlock.
+    taken = sorted((line for line in lines if line.supplier_id is None),
+                   key=lambda line: (line.warehouse_id or 0, line.product_id or 0, line.id))
     for line in taken:
         if line.warehouse_id is None or line.product_id is None:
             raise InvalidInput(f"Line {line.sku} has no warehouse or product to take stock from.")

@@ -9,7 +9,15 @@ from models import Actor, CallSettings, Order, User, utcnow
 from models.agent_days import AgentDay, agent_day, local_day
 from models.call_card import call_card
 from models.call_outcome import Corrections, record_outcome
-from models.calls import assign_order, claim_next, held_order, queue_summary, release_claim, team
+from models.calls import (
+    assign_order,
+    claim_after_outcome,
+    claim_next,
+    held_order,
+    queue_summary,
+    release_claim,
+    team,
+)
 from models.errors import DomainError, InvalidInput
 from models.status import Role
 
@@ -29,8 +37,9 @@ def _screen(agent_id: int, order, status: int = 200, error: DomainError | None =
         # Counting the queue is for the idle screen only; a card doesn't show it.
         "summary": queue_summary(CallSettings.load()) if card is None else None,
     }
-    # End the reads with COMMIT: the teardown's ROLLBACK would also make psycopg drop
-    # its prepared statements, so every request would plan its queries afresh.
+    # Commit: an outcome and claim of this request become visible, and the reads end
+    # with COMMIT rather than the teardown's ROLLBACK, which would also make psycopg
+    # drop its prepared statements (every request would plan its queries afresh).
     db.session.commit()
     if is_fragment():
         return render("calls/_call_area.html", status=status, oob=True, **context)
@@ -77,12 +86,14 @@ def outcome(order_id: int):
                                   note=reason_note(form), expected_version=form.version.data,
                                   callback_at=callback_time(form, utcnow()),
                                   corrections=corrections)
-        db.session.commit()
+        # One transaction for the outcome and the next claim: _screen commits it after
+        # reading the card.
+        next_order = claim_after_outcome(actor, settings)
     except DomainError as error:
         db.session.rollback()
         return _refused(actor.user_id, order_id, error)
-    next_order = claim_next(actor, settings, holds_nothing=True)
     if not is_fragment():
+        db.session.commit()
         return redirect(url_for("calls.index"), code=303)
     return _screen(actor.user_id, next_order, day=recorded.day)
 

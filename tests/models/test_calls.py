@@ -11,7 +11,7 @@ from models import Actor, AuditEvent, CallSettings, Order, StockLevel, utcnow
 from models.agent_days import agent_days, local_day, rebuild_agent_days
 from models.call_card import call_card
 from models.call_outcome import record_outcome
-from models.calls import claim_next, held_order, queue_summary
+from models.calls import claim_after_outcome, claim_next, held_order, queue_summary
 from models.counters import rebuild_counts, status_counts
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from models.operations import edit_order
@@ -273,6 +273,18 @@ def test_outcomes_keep_the_status_counters_and_stock_ledger_true(make_order, mak
     assert ledger_mismatches() == []
     level = db.session.execute(select(StockLevel).filter_by(product_id=product.id)).scalar_one()
     assert level.on_hand == 3
+
+
+def test_a_claim_after_an_outcome_that_races_another_claim_saves_nothing(make_order,
+                                                                         make_user):
+    """Were the agent already holding a call, the claim and its transaction are refused."""
+    held, waiting = make_order(), make_order()
+    agent = Actor.of(make_user("agent"))
+    assert claim_next(agent, SETTINGS).id == held.id
+    with pytest.raises(Conflict, match="not saved"):
+        claim_after_outcome(agent, SETTINGS)
+    assert db.session.get(Order, waiting.id).claimed_by_id is None
+    assert held_order(agent.user_id, SETTINGS).id == held.id
 
 
 def hold(order: Order, agent: Actor) -> None:
