@@ -6,6 +6,7 @@ from flask import Flask
 
 from config import Config
 from extensions import csrf, db, htmx, login_manager, migrate
+from models.base import end_read_only_transactions
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -16,6 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     db.init_app(app)
+    end_read_only_transactions(app)
     migrate.init_app(app, db)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -1,10 +1,11 @@
-"""Shared column helpers: UTC timestamps and the session-wide db handle."""
+"""Shared column helpers, the session-wide db handle and how a request ends its transaction."""
 
 import sqlite3
 from datetime import UTC, datetime
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -36,9 +37,47 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
 
+@event.listens_for(Engine, "begin")
+def _transaction_begins(connection) -> None:
+    connection.info["wrote"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    # Anything but a plain SELECT counts as a write (conservatively: a WITH, a PRAGMA).
+    if not statement.lstrip()[:6].upper() == "SELECT":
+        connection.info["wrote"] = True
+
+
+def end_read_only_transactions(app) -> None:
+    """End a request's transaction with COMMIT when it only read.
+
+    Flask-SQLAlchemy's teardown rolls back whatever is open. For a transaction that
+    wrote nothing the two are the same, but a ROLLBACK also makes psycopg drop every
+    prepared statement of the connection, so read-only pages would plan their queries
+    afresh on every request. Anything that wrote, or ended in an exception, still rolls
+    back. Register after db.init_app: teardowns run in reverse order.
+    """
+
+    @app.teardown_appcontext
+    def _commit_reads(exc) -> None:
+        if exc is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction():
+            return
+        if session.new or session.dirty or session.deleted:
+            return
+        if not session.connection().info.get("wrote", True):
+            try:
+                session.commit()
+            except SQLAlchemyError:
+                pass  # nothing was written; the rollback that follows cleans up
+
+
 def _lower(value):
     """Unicode-aware lower() for SQLite."""
     return value.lower() if isinstance(value, str) else value
 
 
-__all__ = ["Timestamps", "db", "utcnow"]
+__all__ = ["Timestamps", "db", "end_read_only_transactions", "utcnow"]
