@@ -1,11 +1,21 @@
 """The migrations build exactly the schema the models describe, on this pass's database."""
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import text
 
+from app import create_app
 from extensions import db
+from models import utcnow
+from models.agent_days import agent_day, day_start, local_day
 from models.order import DATABASE_ONLY_INDEXES
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def test_migrations_match_models(app):
@@ -25,3 +35,28 @@ def test_sqlite_runs_in_wal_mode(app):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_agent_day_counts_are_filled_from_the_audit_trail(tmp_path):
+    """Upgrading to 0004 keeps today's strip right: figures rebuilt from today's events."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0003_call_queue")
+        now = utcnow()
+        today = local_day(now)
+        noon = day_start(today) + timedelta(hours=12)  # clear of midnight, whenever this runs
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, username, name, password_hash, role, active,"
+                " session_version, created_at, updated_at)"
+                " VALUES (7, 'amina', '', 'x', 'agent', 1, 1, :now, :now)"), {"now": now})
+            for minutes, outcome in enumerate(["no_answer", "confirmed", "confirmed"]):
+                conn.execute(text(
+                    "INSERT INTO audit_events (actor_user_id, actor_name, kind, to_value,"
+                    " note, created_at) VALUES (7, 'amina', 'confirmation', :outcome, '', :at)"),
+                    {"outcome": outcome, "at": noon + timedelta(minutes=minutes)})
+        upgrade(directory=MIGRATIONS)
+        day = agent_day(7, today)
+        db.engine.dispose()
+    assert (day.calls, day.confirmed, day.streak) == (3, 2, 2)
