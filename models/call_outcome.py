@@ -83,10 +83,13 @@ def record_outcome(
               "callback_at": callback_at if move.dst == Confirmation.CALL_LATER else None}
     result = Outcome(order, "confirmation", move.src.value, move.dst.value)
     if move.dst == Confirmation.NO_ANSWER and order.attempts + 1 >= settings.max_attempts:
-        values["confirmation_status"] = Confirmation.CANCELED.value
-        events.append(_event(order_id, Actor.system(), "confirmation", move.dst,
-                             Confirmation.CANCELED,
-                             f"unreachable after {order.attempts + 1} attempts", now))
+        # The system's own move, checked against the table like any other.
+        cancel = plan_confirmation(order._replace(confirmation_status=move.dst),
+                                   Confirmation.CANCELED, Actor.system(),
+                                   note=f"unreachable after {order.attempts + 1} attempts")
+        values["confirmation_status"] = cancel.dst.value
+        events.append(_event(order_id, Actor.system(), "confirmation", cancel.src,
+                             cancel.dst, cancel.note, now))
     elif move.dst == Confirmation.CONFIRMED:
         if not lines:
             raise InvalidInput(f"Order #{order_id} has no lines to confirm.")
