@@ -1,6 +1,6 @@
-"""Live order counts per channel and status, kept by the ORM so lists and boards never
-count a million rows: every flush that adds an order or changes its statuses adjusts
-the counters in the same transaction."""
+"""Live order counts per channel and status, so lists and boards never count a million
+rows: every flush that adds an order or changes its statuses adjusts the counters in
+the same transaction, and a plain UPDATE of a status calls count_move."""
 
 import random
 from collections import Counter
