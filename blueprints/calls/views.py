@@ -37,9 +37,8 @@ def _screen(agent_id: int, order, status: int = 200, error: DomainError | None =
         # Counting the queue is for the idle screen only; a card doesn't show it.
         "summary": queue_summary(CallSettings.load()) if card is None else None,
     }
-    # Commit: an outcome and claim of this request become visible, and the reads end
-    # with COMMIT rather than the teardown's ROLLBACK, which would also make psycopg
-    # drop its prepared statements (every request would plan its queries afresh).
+    # The outcome and claim of this request, if any, become visible together with the
+    # card read in the same transaction.
     db.session.commit()
     if is_fragment():
         return render("calls/_call_area.html", status=status, oob=True, **context)
@@ -72,7 +71,6 @@ def outcome(order_id: int):
     """Record the call's outcome (with corrections), then bring the next call."""
     if not 0 < order_id <= MAX_ID:
         abort(404)
-    # Read once: the user object expires at each commit, and reloading it costs a query.
     actor = Actor.of(current_user)
     settings = CallSettings.load()
     form = OutcomeForm()
