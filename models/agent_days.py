@@ -102,14 +102,9 @@ def agent_days(agent_ids: list[int], day: date) -> dict[int, AgentDay]:
     return days
 
 
-_ONE = select(TABLE.c.calls, TABLE.c.confirmed, TABLE.c.streak, TABLE.c.last_action_at).where(
-    TABLE.c.agent_id == bindparam("agent_id"), TABLE.c.day == bindparam("day"))
-
-
 def agent_day(agent_id: int, day: date) -> AgentDay:
     """One agent's figures for `day`."""
-    row = db.session.execute(_ONE, {"agent_id": agent_id, "day": day}).first()
-    return AgentDay(*row) if row else AgentDay()
+    return agent_days([agent_id], day)[agent_id]
 
 
 def fold_calls(events) -> dict[tuple[int, date], AgentDay]:

@@ -34,3 +34,15 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     actor_user: Mapped[User | None] = relationship()
+
+
+def audit_row(order_id: int | None, actor, kind: str, src: str | None, dst: str | None,
+              note: str = "", at: datetime | None = None, *, line=None) -> dict:
+    """One audit event's columns: for `AuditEvent(**row)` or a batch INSERT.
+
+    `actor` is an Actor; `line` an order line (ORM or row) the event is about.
+    """
+    return {"order_id": order_id, "order_line_id": line.id if line is not None else None,
+            "sku": line.sku if line is not None else None, "actor_user_id": actor.user_id,
+            "actor_name": actor.name, "kind": kind, "from_value": src, "to_value": dst,
+            "note": note, "created_at": at or utcnow()}

@@ -1,7 +1,8 @@
 """An agent's call outcome in a handful of plain statements: the call screen's hot path.
 
 It makes the same checks as the one door's change_confirmation (plan_confirmation:
-transition table, actor, hold, inputs; check_version), then writes the order with
+transition table, actor, hold, inputs; check_version) and writes the same columns
+(confirmation_values) and audit rows (audit_row), then writes the order with
 one UPDATE guarded by the version it read, the audit events in one INSERT, the
 counters, the agent's day and, for Confirmed, the stock, all in the caller's
 transaction. An agent's action therefore costs a few round trips, not an ORM flush.
@@ -14,15 +15,22 @@ from sqlalchemy.orm.util import identity_key
 
 from .actor import Actor
 from .agent_days import AgentDay, count_call
-from .audit import AuditEvent
+from .audit import AuditEvent, audit_row
 from .base import db, utcnow
 from .call_card import ORDERS, order_with_lines
 from .counters import count_move
-from .errors import Conflict, InvalidInput, Missing
-from .operations import Outcome, check_version, edit_order, plan_confirmation
+from .errors import Conflict, Missing
+from .operations import (
+    Outcome,
+    check_version,
+    confirmation_values,
+    edit_order,
+    parcel_effects,
+    plan_confirmation,
+)
 from .order import Order
 from .settings import CallSettings
-from .status import CONFIRMATION_EFFECTS, Confirmation, DeliveryMode, Effect, Shipping
+from .status import Confirmation, Shipping
 from .stock import take_stock
 
 _WRITE = (
@@ -76,11 +84,10 @@ def record_outcome(
         order, lines = _correct(order, agent, settings, corrections)
     move = plan_confirmation(order, outcome, agent, note=note, callback_at=callback_at)
     now = utcnow()
-    events = [_event(order_id, agent, "confirmation", move.src, move.dst, move.note, now)]
-    values = {"confirmation_status": move.dst.value, "attempts": order.attempts + 1,
-              "last_attempt_at": now, "agent_id": agent.user_id, "claimed_by_id": None,
-              "claimed_at": None, "updated_at": now,
-              "callback_at": callback_at if move.dst == Confirmation.CALL_LATER else None}
+    events = [audit_row(order_id, agent, "confirmation", move.src.value, move.dst.value,
+                        move.note, now)]
+    values = confirmation_values(order, lines, move, agent, callback_at, now)
+    values["updated_at"] = now
     result = Outcome(order, "confirmation", move.src.value, move.dst.value)
     if move.dst == Confirmation.NO_ANSWER and order.attempts + 1 >= settings.max_attempts:
         # The system's own move, checked against the table like any other.
@@ -88,22 +95,18 @@ def record_outcome(
                                    Confirmation.CANCELED, Actor.system(),
                                    note=f"unreachable after {order.attempts + 1} attempts")
         values["confirmation_status"] = cancel.dst.value
-        events.append(_event(order_id, Actor.system(), "confirmation", cancel.src,
-                             cancel.dst, cancel.note, now))
+        events.append(audit_row(order_id, Actor.system(), "confirmation", cancel.src.value,
+                                cancel.dst.value, cancel.note, now))
     elif move.dst == Confirmation.CONFIRMED:
-        if not lines:
-            raise InvalidInput(f"Order #{order_id} has no lines to confirm.")
-        values.update(confirmed_at=now, shipping_status=Shipping.CREATED.value)
-        events.append(_event(order_id, agent, "shipping", None, Shipping.CREATED, "", now))
+        events.append(audit_row(order_id, agent, "shipping", None, Shipping.CREATED.value,
+                                "", now))
     if db.session.execute(_WRITE.values(**values),
                           {"order_id": order_id, "seen": order.version}).rowcount != 1:
         raise Conflict(f"Order #{order_id} was changed by someone else meanwhile; "
                        "nothing was saved.")
     if move.dst == Confirmation.CONFIRMED:
         events += take_stock(order_id, lines, agent)
-        result.due += [e for e in CONFIRMATION_EFFECTS[Confirmation.CONFIRMED]
-                       if e == Effect.REGISTER_PARCEL
-                       and order.delivery_mode == DeliveryMode.CARRIER]
+        result.due += parcel_effects(order.delivery_mode)
     db.session.execute(insert(AuditEvent.__table__), events)
     count_move(order.channel_id, (order.confirmation_status, order.shipping_status),
                (values["confirmation_status"], values.get("shipping_status")))
@@ -119,14 +122,6 @@ def _correct(order, agent: Actor, settings: CallSettings, corrections: Correctio
                address=corrections.address, city=corrections.city, phone=corrections.phone,
                quantities=corrections.quantities, remove=corrections.remove)
     return order_with_lines(order.id)
-
-
-def _event(order_id: int, actor: Actor, kind: str, src, dst, note: str, at) -> dict:
-    """One audit event as a row for the batch insert."""
-    return {"order_id": order_id, "order_line_id": None, "sku": None,
-            "actor_user_id": actor.user_id, "actor_name": actor.name, "kind": kind,
-            "from_value": src.value if src else None, "to_value": dst.value if dst else None,
-            "note": note, "created_at": at}
 
 
 def _expire(order_id: int) -> None:

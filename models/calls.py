@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .actor import Actor
 from .agent_days import agent_days
-from .audit import AuditEvent
+from .audit import AuditEvent, audit_row
 from .base import db, utcnow
 from .call_card import CARD_COLUMNS, ORDERS
 from .errors import Conflict
@@ -128,10 +128,8 @@ def _claim(agent: Actor, params: dict):
 
 def _claim_event(order_id: int, actor: Actor, note: str = "") -> None:
     """Audit who took the order."""
-    db.session.execute(insert(AuditEvent.__table__), {
-        "order_id": order_id, "actor_user_id": actor.user_id, "actor_name": actor.name,
-        "kind": "claim", "from_value": None, "to_value": actor.name, "note": note,
-        "created_at": utcnow(), "order_line_id": None, "sku": None})
+    db.session.execute(insert(AuditEvent.__table__),
+                       audit_row(order_id, actor, "claim", None, actor.name, note))
 
 
 def release_claim(order: Order, actor: Actor) -> None:

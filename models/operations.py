@@ -11,7 +11,7 @@ from datetime import datetime
 
 from .actor import Actor
 from .agent_days import count_call
-from .audit import AuditEvent
+from .audit import AuditEvent, audit_row
 from .base import db, utcnow
 from .errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from .order import Order
@@ -55,10 +55,7 @@ class Outcome:
 def audit(order: Order, actor: Actor, kind: str, src: str | None, dst: str | None,
           note: str = "") -> AuditEvent:
     """Record one user-visible change to an order."""
-    event = AuditEvent(
-        order_id=order.id, actor_user_id=actor.user_id, actor_name=actor.name, kind=kind,
-        from_value=src, to_value=dst, note=note,
-    )
+    event = AuditEvent(**audit_row(order.id, actor, kind, src, dst, note))
     db.session.add(event)
     return event
 
@@ -129,6 +126,31 @@ def plan_confirmation(order, to: str, actor: Actor, *, note: str = "",
     return Move(src, dst, note)
 
 
+def confirmation_values(order, lines, move: Move, actor: Actor,
+                        callback_at: datetime | None, now: datetime) -> dict:
+    """The columns a confirmation move writes, for the ORM path and the call screen's alike.
+
+    An agent's outcome counts an attempt, makes the order theirs and ends their hold;
+    Confirmed opens the shipping side.
+    """
+    values = {"confirmation_status": move.dst.value,
+              "callback_at": callback_at if move.dst == Confirmation.CALL_LATER else None}
+    if actor.acts_as(Party.AGENT):
+        values.update(agent_id=actor.user_id, attempts=order.attempts + 1,
+                      last_attempt_at=now, claimed_by_id=None, claimed_at=None)
+    if move.dst == Confirmation.CONFIRMED:
+        if not lines:
+            raise InvalidInput(f"Order #{order.id} has no lines to confirm.")
+        values.update(confirmed_at=now, shipping_status=Shipping.CREATED.value)
+    return values
+
+
+def parcel_effects(delivery_mode: str) -> list[Effect]:
+    """What a confirmation leaves due for workers: registering a carrier's parcel."""
+    return [e for e in CONFIRMATION_EFFECTS[Confirmation.CONFIRMED]
+            if e == Effect.REGISTER_PARCEL and delivery_mode == DeliveryMode.CARRIER]
+
+
 def change_confirmation(
     order: Order, to: str, actor: Actor, *, note: str = "",
     expected_version: int | None = None, callback_at: datetime | None = None,
@@ -137,15 +159,12 @@ def change_confirmation(
     check_version(order, expected_version)
     move = plan_confirmation(order, to, actor, note=note, callback_at=callback_at)
     src, dst = move.src, move.dst
-    order.callback_at = callback_at if dst == Confirmation.CALL_LATER else None
+    now = utcnow()
+    values = confirmation_values(order, order.lines, move, actor, callback_at, now)
+    for name, value in values.items():
+        setattr(order, name, value)
     if actor.acts_as(Party.AGENT):
-        order.agent_id = actor.user_id
-        order.attempts += 1
-        order.last_attempt_at = utcnow()
-        order.claimed_by_id = None
-        order.claimed_at = None
-        count_call(actor.user_id, dst, order.last_attempt_at)
-    order.confirmation_status = dst.value
+        count_call(actor.user_id, dst, now)
     audit(order, actor, "confirmation", src.value, dst.value, move.note)
     outcome = Outcome(order, "confirmation", src.value, dst.value)
     if dst == Confirmation.CONFIRMED:
@@ -155,18 +174,13 @@ def change_confirmation(
 
 
 def _confirm(order: Order, actor: Actor, outcome: Outcome) -> None:
-    """Open the shipping side: Created, stock taken, parcel registration due."""
-    if not order.lines:
-        raise InvalidInput(f"Order {order.reference} has no lines to confirm.")
-    order.confirmed_at = utcnow()
-    order.shipping_status = Shipping.CREATED.value
+    """The shipping side opened (confirmation_values): audit it, take the stock, and
+    leave the parcel's registration due."""
     audit(order, actor, "shipping", None, Shipping.CREATED.value)
     db.session.flush()
-    for effect in CONFIRMATION_EFFECTS[Confirmation.CONFIRMED]:
-        if effect == Effect.TAKE_STOCK:
-            reserve_order_stock(order, actor)
-        elif effect == Effect.REGISTER_PARCEL and order.delivery_mode == DeliveryMode.CARRIER:
-            outcome.due.append(effect)
+    if Effect.TAKE_STOCK in CONFIRMATION_EFFECTS[Confirmation.CONFIRMED]:
+        reserve_order_stock(order, actor)
+    outcome.due += parcel_effects(order.delivery_mode)
 
 
 def change_shipping(

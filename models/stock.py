@@ -4,7 +4,7 @@ from sqlalchemy import and_, bindparam, exists, insert, select, true, update
 from sqlalchemy.orm import aliased
 
 from .actor import Actor
-from .audit import AuditEvent
+from .audit import AuditEvent, audit_row
 from .base import db, utcnow
 from .catalog import StockLevel, StockMovement, Warehouse
 from .errors import InvalidInput, OutOfStock
@@ -63,11 +63,8 @@ def _record(
 
 def _audit_line(line: OrderLine, actor: Actor, reason: str, quantity: int, note: str) -> None:
     """Write the per-SKU audit event for a stock movement of an order line."""
-    db.session.add(AuditEvent(
-        order_id=line.order_id, order_line_id=line.id, sku=line.sku,
-        actor_user_id=actor.user_id, actor_name=actor.name, kind="stock",
-        from_value=None, to_value=f"{quantity:+d}", note=note or REASON_LABELS[reason],
-    ))
+    db.session.add(AuditEvent(**audit_row(line.order_id, actor, "stock", None, f"{quantity:+d}",
+                                          note or REASON_LABELS[reason], line=line)))
 
 
 MOVEMENTS, LEVELS = StockMovement.__table__, StockLevel.__table__
@@ -106,12 +103,8 @@ def take_stock(order_id: int, lines, actor: Actor) -> list[dict]:
         if db.session.execute(_TAKE, params).rowcount != 1:
             raise _shortage(line.warehouse_id, line.product_id, line.quantity, line.sku)
     _expire_levels()
-    return [
-        {"order_id": order_id, "order_line_id": line.id, "sku": line.sku,
-         "actor_user_id": actor.user_id, "actor_name": actor.name, "kind": "stock",
-         "from_value": None, "to_value": f"{-line.quantity:+d}",
-         "note": REASON_LABELS[RESERVE], "created_at": now}
-        for line in taken]
+    return [audit_row(order_id, actor, "stock", None, f"{-line.quantity:+d}",
+                      REASON_LABELS[RESERVE], now, line=line) for line in taken]
 
 
 def _shortage(warehouse_id: int, product_id: int, needed: int, sku: str) -> OutOfStock:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Carrier, Channel, User
+from models.call_card import channel_names
 from models.order_list import Cursor, OrderFilters
 from models.small_tables import cached, watch
 from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
@@ -32,8 +33,7 @@ class Lookups:
     @classmethod
     def _read(cls) -> "Lookups":
         """Read channels, carriers and agents."""
-        channels = dict(db.session.execute(
-            select(Channel.id, Channel.name).order_by(Channel.name)).all())
+        channels = dict(sorted(channel_names().items(), key=lambda item: item[1]))
         carriers = dict(db.session.execute(
             select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
         agents = {
