@@ -1027,11 +1027,11 @@ def ensure(url: str, n: int, seed: int = SEED, force: bool = False,
             _reset_sequences(parsed, [t for t in tables if "id" in tables[t].c])
 
         if importlib.util.find_spec("models.counters") is not None:
-            from models.counters import rebuild_counts
+            from models.orders.counters import rebuild_counts
 
             rebuild_counts()
             if importlib.util.find_spec("models.agent_days") is not None:
-                from models.agent_days import rebuild_agent_days
+                from models.orders.agent_days import rebuild_agent_days
 
                 rebuild_agent_days((as_of - timedelta(days=2)).date())
             db.session.commit()

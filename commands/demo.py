@@ -24,9 +24,9 @@ from models import (
     Warehouse,
     utcnow,
 )
-from models.operations import change_confirmation, change_shipping, reopen_order
+from models.orders.operations import change_confirmation, change_shipping, reopen_order
 from models.status import Confirmation, DeliveryMode, Shipping
-from models.stock import receive_stock
+from models.stock.ledger import receive_stock
 
 PASSWORD = "demo"
 SHIPPING_FEE_CENTS = 30_00

@@ -68,7 +68,7 @@ def run_migrations_offline():
 
 def include_object(obj, name, type_, reflected, compare_to):
     """Leave out of autogenerate the indexes that exist only in migrations."""
-    from models.order import DATABASE_ONLY_INDEXES
+    from models.orders.tables import DATABASE_ONLY_INDEXES
 
     return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
 

@@ -1,15 +1,15 @@
 """SQLAlchemy models and the domain operations that guard them."""
 
 from .actor import Actor
-from .agent_days import AgentDayCount
 from .audit import AuditEvent
 from .base import db, utcnow
-from .catalog import Product, StockLevel, StockMovement, Supplier, SupplierSku, Warehouse
-from .counters import OrderStatusCount
+from .catalog import Carrier, Channel, Product, Supplier, SupplierSku, Warehouse
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
-from .order import Order, OrderLine
-from .sales import Carrier, Channel
+from .orders import Order, OrderLine
+from .orders.agent_days import AgentDayCount
+from .orders.counters import OrderStatusCount
 from .settings import CallSettings, Setting
+from .stock import StockLevel, StockMovement
 from .user import User
 
 __all__ = [

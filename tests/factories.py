@@ -16,7 +16,7 @@ from models import (
     User,
     Warehouse,
 )
-from models.stock import receive_stock
+from models.stock.ledger import receive_stock
 
 _seq = count(1)
 
@@ -103,7 +103,7 @@ def make_order(app, make_channel, make_product, make_carrier):
     Status columns may be overridden to set up a starting point; changing them
     afterwards is what the operations are for.
     """
-    from models.catalog import StockLevel
+    from models.stock import StockLevel
 
     def make(lines=None, quantity: int = 1, **overrides) -> Order:
         n = next(_seq)

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from app import create_app
 from extensions import db
 from models import utcnow
-from models.agent_days import agent_day, day_start, local_day
-from models.order import DATABASE_ONLY_INDEXES
+from models.orders.agent_days import agent_day, day_start, local_day
+from models.orders.tables import DATABASE_ONLY_INDEXES
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 

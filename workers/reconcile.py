@@ -1,7 +1,8 @@
 """The reconcile job: the database says what is due, this re-enqueues it."""
 
 from models import Actor, Order, db
-from models.stock import restock_order, returned_orders_due_restock
+from models.orders.operations import restock_order
+from models.orders.queries import returned_orders_due_restock
 from workers import job
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, request
 
 from blueprints.orders.listing import Lookups, filter_form
 from blueprints.web import render
-from models.order_list import LIST_COLUMNS, Page
+from models.orders.listing import LIST_COLUMNS, Page
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
 

@@ -1,6 +1,6 @@
 """Manager boards."""
 
-from models.queries import status_matrix
+from models.orders.queries import status_matrix
 from models.status import Role
 
 from ..web import render, role_required

@@ -6,10 +6,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Actor, CallSettings, Order, User, utcnow
-from models.agent_days import AgentDay, agent_day, local_day
-from models.call_card import call_card
-from models.call_outcome import Corrections, record_outcome
-from models.calls import (
+from models.calls.card import call_card
+from models.calls.outcome import Corrections, record_outcome
+from models.calls.queue import (
     assign_order,
     claim_after_outcome,
     claim_next,
@@ -19,6 +18,7 @@ from models.calls import (
     team,
 )
 from models.errors import DomainError, InvalidInput
+from models.orders.agent_days import AgentDay, agent_day, local_day
 from models.status import Role
 
 from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required

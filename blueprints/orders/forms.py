@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from models.order_list import Cursor
+from models.orders.listing import Cursor
 
 
 class ShippingForm(FlaskForm):

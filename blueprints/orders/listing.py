@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Carrier, Channel, User
-from models.call_card import channel_names
-from models.order_list import Cursor, OrderFilters
+from models.calls.card import channel_names
+from models.orders.listing import Cursor, OrderFilters
 from models.small_tables import cached, watch
 from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
 

@@ -1,4 +1,4 @@
-"""Order detail and the status actions on it; every change goes through models.operations."""
+"""Order detail and the status actions on it; every change goes through models/orders/operations."""
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
@@ -7,10 +7,10 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Actor, AuditEvent, CallSettings, Order, OrderLine
-from models.calls import held_order
-from models.counters import status_counts
-from models.operations import change_shipping, reopen_order
-from models.order_list import list_orders
+from models.calls.queue import held_order
+from models.orders.counters import status_counts
+from models.orders.listing import list_orders
+from models.orders.operations import change_shipping, reopen_order
 from models.status import Confirmation, Role, shipping_targets
 
 from ..web import MAX_ID, form_error, is_fragment, render, role_required

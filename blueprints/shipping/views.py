@@ -1,6 +1,6 @@
 """Shipping views."""
 
-from models.queries import awaiting_fulfilment, shipping_counts
+from models.orders.queries import awaiting_fulfilment, shipping_counts
 from models.status import Role
 
 from ..web import render, role_required

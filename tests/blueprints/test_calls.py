@@ -19,7 +19,7 @@ from models import (
     StockMovement,
     utcnow,
 )
-from models.operations import edit_order
+from models.orders.operations import edit_order
 from models.phones import normalize_phone
 
 from .pages import audit_rows, header_statuses, location, squash, text

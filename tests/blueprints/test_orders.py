@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Actor, AuditEvent, Order, StockLevel
-from models.operations import change_confirmation, change_shipping
+from models.orders.operations import change_confirmation, change_shipping
 
 from .pages import audit_rows, header_statuses, heading, location, squash, text
 

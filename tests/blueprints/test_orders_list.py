@@ -7,7 +7,7 @@ import pytest
 
 from extensions import db
 from models import Actor, AuditEvent
-from models.operations import change_confirmation
+from models.orders.operations import change_confirmation
 
 ROW = re.compile(r'<a href="/orders/(\d+)">#')
 

@@ -23,7 +23,7 @@ from models import (
     utcnow,
 )
 from models.status import Confirmation, Shipping
-from models.stock import ledger_mismatches
+from models.stock.ledger import ledger_mismatches
 
 ORDERS = 300
 

@@ -8,15 +8,15 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Actor, AuditEvent, CallSettings, Order, StockLevel, utcnow
-from models.agent_days import agent_days, local_day, rebuild_agent_days
-from models.call_card import call_card
-from models.call_outcome import record_outcome
-from models.calls import claim_after_outcome, claim_next, held_order, queue_summary
-from models.counters import rebuild_counts, status_counts
+from models.calls.card import call_card
+from models.calls.outcome import record_outcome
+from models.calls.queue import claim_after_outcome, claim_next, held_order, queue_summary
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
-from models.operations import edit_order
+from models.orders.agent_days import agent_days, local_day, rebuild_agent_days
+from models.orders.counters import rebuild_counts, status_counts
+from models.orders.operations import edit_order
 from models.status import ROLE_PARTIES, Role
-from models.stock import ledger_mismatches
+from models.stock.ledger import ledger_mismatches
 
 SETTINGS = CallSettings()
 

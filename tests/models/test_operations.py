@@ -8,9 +8,14 @@ from sqlalchemy import select
 from extensions import db
 from models import Actor, AuditEvent, StockLevel, StockMovement, utcnow
 from models.errors import Conflict, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
-from models.operations import change_confirmation, change_shipping, reopen_order
+from models.orders.operations import (
+    change_confirmation,
+    change_shipping,
+    reopen_order,
+    restock_order,
+)
 from models.status import Effect
-from models.stock import ledger_mismatches, restock_order
+from models.stock.ledger import ledger_mismatches
 
 
 def on_hand(product) -> int:

@@ -6,9 +6,9 @@ import pytest
 
 from extensions import db
 from models import Actor, Order
-from models.counters import rebuild_counts, status_counts
-from models.operations import change_confirmation, reopen_order
-from models.order_list import Cursor, OrderFilters, list_orders
+from models.orders.counters import rebuild_counts, status_counts
+from models.orders.listing import Cursor, OrderFilters, list_orders
+from models.orders.operations import change_confirmation, reopen_order
 from models.phones import normalize_phone
 
 

@@ -12,7 +12,7 @@ import pytest
 from extensions import db
 from models import Actor, Order, utcnow
 from models.errors import NotAllowed, TransitionRefused
-from models.operations import change_confirmation, change_shipping
+from models.orders.operations import change_confirmation, change_shipping
 from models.status import (
     Confirmation,
     DeliveryMode,

@@ -4,7 +4,7 @@ from sqlalchemy import select, update
 
 from extensions import db
 from models import Actor, Order, StockLevel, StockMovement
-from models.operations import change_confirmation, change_shipping
+from models.orders.operations import change_confirmation, change_shipping
 from workers import get_queue
 from workers.reconcile import reconcile, restock_returned_order
 

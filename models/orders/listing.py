@@ -10,9 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, tuple_
 
-from .base import db
-from .order import Order
-from .phones import looks_like_phone, normalize_phone
+from models.base import db
+from models.phones import looks_like_phone, normalize_phone
+
+from .tables import Order
 
 PAGE_SIZE = 50
 LIST_COLUMNS = (

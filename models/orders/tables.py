@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Timestamps, db
-from .catalog import Product, Supplier, Warehouse
-from .sales import Carrier, Channel
-from .status import CONFIRMATION_INFO, SHIPPING_INFO, Confirmation, DeliveryMode
-from .user import User
+from models.base import Timestamps, db
+from models.catalog.products import Product, Supplier, Warehouse
+from models.catalog.sales import Carrier, Channel
+from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Confirmation, DeliveryMode
+from models.user import User
 
 # Indexes the models cannot express portably; migrations create them on PostgreSQL
 # (a trigram index for substring search on customer names).

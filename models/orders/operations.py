@@ -9,14 +9,12 @@ the caller (a view or a job) commits.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .actor import Actor
-from .agent_days import count_call
-from .audit import AuditEvent, audit_row
-from .base import db, utcnow
-from .errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
-from .order import Order
-from .phones import normalize_phone
-from .status import (
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
+from models.base import db, utcnow
+from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
+from models.phones import normalize_phone
+from models.status import (
     CONFIRMATION_EFFECTS,
     CONFIRMATION_INFO,
     SHIPPING_EFFECTS,
@@ -29,7 +27,10 @@ from .status import (
     confirmation_parties,
     shipping_parties,
 )
-from .stock import reserve_order_stock, restock_order
+from models.stock.ledger import reserve_order_stock, restock_lines
+
+from .agent_days import count_call
+from .tables import Order
 
 NEEDS_REASON = frozenset({Confirmation.CANCELED, Confirmation.FAKE})
 PARTY_NAMES = {
@@ -107,7 +108,7 @@ def plan_confirmation(order, to: str, actor: Actor, *, note: str = "",
     """Check a confirmation change against the table, the actor and the inputs.
 
     `order` is anything with id, confirmation_status and claimed_by_id: the ORM
-    object here, a plain row on the call screen's path (models/call_outcome.py).
+    object here, a plain row on the call screen's path (models/calls/outcome.py).
     """
     dst = _parse(Confirmation, to, "confirmation")
     src = Confirmation(order.confirmation_status)
@@ -303,3 +304,10 @@ def _edit_lines(order: Order, actor: Actor, quantities: dict[int, int],
         raise InvalidInput("An order needs at least one line; cancel it instead.")
     order.cod_amount_cents += order.total_cents - before
     return events
+
+
+def restock_order(order: Order, actor: Actor) -> list:
+    """Put a returned order's goods back where they came from; lines done before are skipped."""
+    if order.shipping_status != Shipping.RETURNED:
+        return []  # only a return brings goods back; a canceled order never touches stock
+    return restock_lines(order.id, order.lines, actor, f"return of {order.reference}")

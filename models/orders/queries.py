@@ -3,9 +3,11 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .base import db
-from .order import Order
-from .status import Shipping
+from models.base import db
+from models.status import Shipping
+from models.stock.ledger import unrestocked_reserves
+
+from .tables import Order, OrderLine
 
 
 def shipping_counts() -> dict[str, int]:
@@ -35,3 +37,16 @@ def status_matrix() -> dict[tuple[str, str | None], int]:
         .group_by(Order.confirmation_status, Order.shipping_status)
     ).all()
     return {(c, s): n for c, s, n in rows}
+
+
+def returned_orders_due_restock(limit: int = 500) -> list[int]:
+    """Ids of returned orders whose stock has not come back yet (for reconcile)."""
+    returned_lines = (
+        select(OrderLine.id).join(Order, Order.id == OrderLine.order_id)
+        .where(Order.shipping_status == Shipping.RETURNED)
+    )
+    reserves = unrestocked_reserves(returned_lines).subquery()
+    return list(db.session.execute(
+        select(OrderLine.order_id).join(reserves, reserves.c.order_line_id == OrderLine.id)
+        .distinct().order_by(OrderLine.order_id).limit(limit)
+    ).scalars())

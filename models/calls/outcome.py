@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm.util import identity_key
 
-from .actor import Actor
-from .agent_days import AgentDay, count_call
-from .audit import AuditEvent, audit_row
-from .base import db, utcnow
-from .call_card import ORDERS, order_with_lines
-from .counters import count_move
-from .errors import Conflict, Missing
-from .operations import (
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
+from models.base import db, utcnow
+from models.errors import Conflict, Missing
+from models.orders.agent_days import AgentDay, count_call
+from models.orders.counters import count_move
+from models.orders.operations import (
     Outcome,
     check_version,
     confirmation_values,
@@ -28,10 +27,12 @@ from .operations import (
     parcel_effects,
     plan_confirmation,
 )
-from .order import Order
-from .settings import CallSettings
-from .status import Confirmation, Shipping
-from .stock import take_stock
+from models.orders.tables import Order
+from models.settings import CallSettings
+from models.status import Confirmation, Shipping
+from models.stock.ledger import take_stock
+
+from .card import ORDERS, order_with_lines
 
 _WRITE = (
     update(ORDERS)

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from .audit import AuditEvent
-from .base import db, utcnow
-from .order import Order, OrderLine
-from .phones import is_valid_phone
-from .sales import Channel
-from .small_tables import cached, watch
-from .status import Confirmation, Shipping
+from models.audit import AuditEvent
+from models.base import db, utcnow
+from models.catalog.sales import Channel
+from models.orders.tables import Order, OrderLine
+from models.phones import is_valid_phone
+from models.small_tables import cached, watch
+from models.status import Confirmation, Shipping
 
 ORDERS, LINES, AUDIT = Order.__table__, OrderLine.__table__, AuditEvent.__table__
 DUPLICATE_WINDOW = timedelta(days=7)

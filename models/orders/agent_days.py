@@ -13,8 +13,8 @@ from sqlalchemy import Date, ForeignKey, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import db
-from .status import Confirmation
+from models.base import db
+from models.status import Confirmation
 
 
 class AgentDayCount(db.Model):
@@ -122,8 +122,8 @@ def fold_calls(events) -> dict[tuple[int, date], AgentDay]:
 
 def rebuild_agent_days(since: date) -> int:
     """Recompute the figures of every day from `since` on from the audit trail."""
-    from .audit import AuditEvent
-    from .user import User
+    from models.audit import AuditEvent
+    from models.user import User
 
     events = db.session.execute(
         select(AuditEvent.actor_user_id, AuditEvent.to_value, AuditEvent.created_at)

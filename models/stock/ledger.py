@@ -1,14 +1,20 @@
-"""Stock operations: every change is a ledger row plus the matching level update."""
+"""Stock operations: every change is a ledger row plus the matching level update.
+
+The ledger knows order lines only by what it is handed (ORM lines or rows with id,
+sku, quantity, product_id, warehouse_id, supplier_id), so orders may use stock and
+never the reverse.
+"""
 
 from sqlalchemy import and_, bindparam, exists, insert, select, true, update
 from sqlalchemy.orm import aliased
 
-from .actor import Actor
-from .audit import AuditEvent, audit_row
-from .base import db, utcnow
-from .catalog import StockLevel, StockMovement, Warehouse
-from .errors import InvalidInput, OutOfStock
-from .order import Order, OrderLine
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
+from models.base import db, utcnow
+from models.catalog.products import Warehouse
+from models.errors import InvalidInput, OutOfStock
+
+from .tables import StockLevel, StockMovement
 
 RECEIVE, ADJUST, RESERVE, RESTOCK = "receive", "adjust", "reserve", "restock"
 REASON_LABELS = {
@@ -33,7 +39,7 @@ def _level(warehouse_id: int, product_id: int) -> StockLevel:
 
 def _record(
     warehouse_id: int, product_id: int, quantity: int, reason: str, actor: Actor,
-    *, line: OrderLine | None = None, note: str = "",
+    *, line=None, note: str = "",
 ) -> StockMovement:
     """Append a movement and apply it to the level in one flush.
 
@@ -61,7 +67,7 @@ def _record(
     return movement
 
 
-def _audit_line(line: OrderLine, actor: Actor, reason: str, quantity: int, note: str) -> None:
+def _audit_line(line, actor: Actor, reason: str, quantity: int, note: str) -> None:
     """Write the per-SKU audit event for a stock movement of an order line."""
     db.session.add(AuditEvent(**audit_row(line.order_id, actor, "stock", None, f"{quantity:+d}",
                                           note or REASON_LABELS[reason], line=line)))
@@ -125,47 +131,46 @@ def _expire_levels() -> None:
             db.session.expire(obj)
 
 
-def reserve_order_stock(order: Order, actor: Actor) -> None:
+def reserve_order_stock(order, actor: Actor) -> None:
     """Take every warehouse line of a confirmed order out of stock, with its audit events."""
     events = take_stock(order.id, order.lines, actor)
     if events:
         db.session.execute(insert(AuditEvent.__table__), events)
 
 
-def _unrestocked(order_id: int | None = None):
-    """Reserve movements of returned orders that have no restock movement yet."""
+def unrestocked_reserves(line_ids):
+    """Reserve movements of these order lines that have no restock movement yet.
+
+    `line_ids` is a list or a subquery of order line ids.
+    """
     restocked = aliased(StockMovement)
-    query = (
-        select(StockMovement, OrderLine)
-        .join(OrderLine, OrderLine.id == StockMovement.order_line_id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(StockMovement.reason == RESERVE, Order.shipping_status == "returned")
+    return (
+        select(StockMovement)
+        .where(StockMovement.reason == RESERVE, StockMovement.order_line_id.in_(line_ids))
         .where(~exists().where(and_(
             restocked.order_line_id == StockMovement.order_line_id,
             restocked.reason == RESTOCK,
         )))
         .order_by(StockMovement.id)
     )
-    if order_id is not None:
-        query = query.where(Order.id == order_id)
-    return db.session.execute(query).all()
 
 
-def restock_order(order: Order, actor: Actor) -> list[StockMovement]:
-    """Put back exactly what was reserved for a returned order's lines; safe to repeat."""
+def restock_lines(order_id: int, lines, actor: Actor, note: str) -> list[StockMovement]:
+    """Put back exactly what was reserved for these lines; lines restocked before are skipped.
+
+    Each line's restock row is unique per (line, reason): two transactions racing on
+    the same return cannot both insert it, so the second fails and moves nothing.
+    """
+    by_id = {line.id: line for line in lines}
     movements = []
-    for reserved, line in _unrestocked(order.id):
+    for reserved in db.session.execute(unrestocked_reserves(list(by_id))).scalars():
+        line = by_id[reserved.order_line_id]
         movements.append(_record(
             reserved.warehouse_id, reserved.product_id, -reserved.quantity, RESTOCK, actor,
-            line=line, note=f"return of {order.reference}",
+            line=line, note=note,
         ))
         _audit_line(line, actor, RESTOCK, -reserved.quantity, "")
     return movements
-
-
-def returned_orders_due_restock(limit: int = 500) -> list[int]:
-    """Ids of returned orders whose stock has not come back yet (for reconcile)."""
-    return sorted({line.order_id for _m, line in _unrestocked()})[:limit]
 
 
 def receive_stock(

@@ -9,9 +9,10 @@ from sqlalchemy import ForeignKey, String, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .base import db
-from .order import Order
-from .small_tables import cached, forget
+from models.base import db
+from models.small_tables import cached, forget
+
+from .tables import Order
 
 # Concurrent transactions that change the same status pick different rows, so
 # they don't queue behind one hot counter row; readers sum the shards.

@@ -5,17 +5,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .actor import Actor
-from .agent_days import agent_days
-from .audit import AuditEvent, audit_row
-from .base import db, utcnow
-from .call_card import CARD_COLUMNS, ORDERS
-from .errors import Conflict
-from .order import Order
-from .settings import CallSettings
-from .small_tables import cached
-from .status import Confirmation
-from .user import User
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
+from models.base import db, utcnow
+from models.errors import Conflict
+from models.orders.agent_days import agent_days
+from models.orders.tables import Order
+from models.settings import CallSettings
+from models.small_tables import cached
+from models.status import Confirmation
+from models.user import User
+
+from .card import CARD_COLUMNS, ORDERS
 
 OPEN = (Confirmation.NEW, Confirmation.NO_ANSWER, Confirmation.CALL_LATER)
 C = ORDERS.c
@@ -147,7 +148,7 @@ def release_claim(order: Order, actor: Actor) -> None:
 
 def assign_order(order: Order, agent: User, actor: Actor, settings: CallSettings) -> None:
     """Hand an open order to an agent who holds nothing (manager)."""
-    from .errors import InvalidInput
+    from models.errors import InvalidInput
 
     if order.confirmation_status not in OPEN:
         raise InvalidInput(f"Order {order.reference} is not waiting for a call.")

@@ -3,7 +3,7 @@
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Timestamps, db
+from models.base import Timestamps, db
 
 
 class Channel(Timestamps, db.Model):

@@ -1,0 +1,61 @@
+"""Products, warehouses and dropship suppliers with their SKU mappings."""
+
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Timestamps, db
+
+
+class Warehouse(Timestamps, db.Model):
+    """A place stock is kept and parcels leave from."""
+
+    __tablename__ = "warehouses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Supplier(Timestamps, db.Model):
+    """A dropship supplier that ships some products on the shop's behalf."""
+
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="sandbox")
+    active: Mapped[bool] = mapped_column(default=True)
+    base_url: Mapped[str | None] = mapped_column(String(255))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Product(Timestamps, db.Model):
+    """A sellable item, identified by SKU."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class SupplierSku(db.Model):
+    """Maps one of our products to a supplier's SKU (and cost) for dropship."""
+
+    __tablename__ = "supplier_skus"
+    __table_args__ = (UniqueConstraint("supplier_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    supplier_sku: Mapped[str] = mapped_column(String(64))
+    cost_cents: Mapped[int] = mapped_column(default=0)
+    shipping_method: Mapped[str | None] = mapped_column(String(64))
+
+    supplier: Mapped[Supplier] = relationship()
+    product: Mapped[Product] = relationship()
