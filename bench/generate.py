@@ -391,9 +391,10 @@ class Reference:
 
         self.channels = [{"id": i, "name": name, "kind": kind, "created_at": setup,
                           "updated_at": setup} for i, name, kind, _, _ in CHANNELS]
-        self.carriers = [{"id": i, "name": name, "kind": kind, "local_delivery": local,
-                          "created_at": setup, "updated_at": setup}
-                         for i, name, kind, local, _, _ in CARRIERS]
+        self.carriers = [{"id": i, "name": name, "code": (actor or ":local").split(":")[1],
+                          "kind": kind,
+                          "local_delivery": local, "created_at": setup, "updated_at": setup}
+                         for i, name, kind, local, _, actor in CARRIERS]
         self.warehouses = [{"id": i, "code": code, "name": name, "city": city,
                             "created_at": setup, "updated_at": setup}
                            for i, code, name, city in WAREHOUSES]

@@ -300,8 +300,9 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
     products = _products(setup)
     supplier = _supplier(products, setup)
     stock_left = _receive(rng, warehouses, products, orders, now, clock)
-    sandbox = Carrier(name="Sandbox Express", kind="sandbox", created_at=setup)
-    local = Carrier(name="Livraison locale", kind="local", local_delivery=True, created_at=setup)
+    sandbox = Carrier(name="Sandbox Express", code="sandbox", kind="sandbox", created_at=setup)
+    local = Carrier(name="Livraison locale", code="local", kind="local", local_delivery=True,
+                    created_at=setup)
     channels = [
         Channel(name="Boutique Shopify", kind="shopify", active=True, created_at=setup),
         Channel(name="WooCommerce Maroc", kind="woocommerce", active=True, created_at=setup),

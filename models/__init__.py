@@ -8,13 +8,22 @@ from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock,
 from .orders import Order, OrderLine
 from .orders.agent_days import AgentDayCount
 from .orders.counters import OrderStatusCount
+from .sandbox import SandboxParcel
 from .settings import CallSettings, Setting
+from .shipping.tables import (
+    CarrierStatusMapping,
+    CarrierWebhook,
+    Parcel,
+    ParcelEvent,
+    TrackingRule,
+)
 from .stock import StockLevel, StockMovement
 from .user import User
 
 __all__ = [
-    "Actor", "AgentDayCount", "AuditEvent", "CallSettings", "Carrier", "Channel", "Conflict",
-    "DomainError", "InvalidInput", "NotAllowed", "Order", "OrderLine", "OrderStatusCount",
-    "OutOfStock", "Product", "Setting", "StockLevel", "StockMovement", "Supplier",
-    "SupplierSku", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
+    "Actor", "AgentDayCount", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
+    "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
+    "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",
+    "SandboxParcel", "Setting", "StockLevel", "StockMovement", "Supplier", "SupplierSku",
+    "TrackingRule", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
 ]

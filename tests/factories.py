@@ -55,7 +55,9 @@ def make_carrier(app):
     """make_carrier(**overrides)."""
 
     def make(**overrides) -> Carrier:
-        carrier = Carrier(**{"name": f"Carrier {next(_seq)}", "kind": "sandbox", **overrides})
+        n = next(_seq)
+        carrier = Carrier(**{"name": f"Carrier {n}", "code": f"carrier-{n}", "kind": "sandbox",
+                             **overrides})
         db.session.add(carrier)
         db.session.commit()
         return carrier

@@ -1,0 +1,34 @@
+"""The sandbox carrier's own records: the other side of the wire, not codboard's data.
+
+The `sandbox` blueprint plays a carrier over real HTTP for the demo and the tests;
+it keeps what a carrier would keep in its own table, which codboard's code never reads.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import db, utcnow
+
+
+class SandboxParcel(db.Model):
+    """A parcel as the sandbox carrier knows it, with the journey it will follow."""
+
+    __tablename__ = "sandbox_parcels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(64), unique=True)
+    # The shipper's idempotency key: a repeated registration returns this parcel.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    api_key: Mapped[str] = mapped_column(String(255))
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    # delivered, failed_then_delivered, refused_return: picked from the seed.
+    journey: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    picked_up_at: Mapped[datetime | None]
+    canceled_at: Mapped[datetime | None]
+    callback_url: Mapped[str | None] = mapped_column(String(500))
+    # How many journey events were already pushed to callback_url.
+    pushed: Mapped[int] = mapped_column(default=0)
