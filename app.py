@@ -27,12 +27,30 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     workers.init_app(app)
 
-    from blueprints import auth, boards, calls, errors, home, orders, settings, shipping, system
+    from blueprints import (
+        api,
+        auth,
+        boards,
+        calls,
+        errors,
+        home,
+        orders,
+        settings,
+        shipping,
+        system,
+    )
 
     auth.init_app(app)
     errors.init_app(app)
-    for module in (auth, home, calls, orders, shipping, boards, settings, system):
+    for module in (auth, home, calls, orders, shipping, boards, settings, system, api):
         app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)  # machine-to-machine: webhooks are signed, the API uses keys
+
+    if app.config["SANDBOX_ENABLED"]:
+        from blueprints import sandbox
+
+        app.register_blueprint(sandbox.bp)
+        csrf.exempt(sandbox.bp)  # plays another company's API
 
     if app.config["BENCH_ROUTES"]:
         from blueprints import bench

@@ -55,3 +55,10 @@ class Config:
     # Baseline routes for `make bench`; never enable in production.
     BENCH_ROUTES = _bool("BENCH_ROUTES", False)
     HTTP_TIMEOUT = float(os.environ.get("HTTP_TIMEOUT", "10"))
+    # Where carriers and channels reach this instance (webhook URLs shown to managers).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    # The built-in sandbox carrier (and later supplier and channel) over real HTTP:
+    # on in `make run` and the tests, never in production.
+    SANDBOX_ENABLED = _bool("SANDBOX_ENABLED", False)
+    # Demo speed: seconds between two steps of a sandbox parcel's journey.
+    SANDBOX_STEP_SECONDS = float(os.environ.get("SANDBOX_STEP_SECONDS", "20"))

@@ -10,7 +10,9 @@ from flask_login import current_user
 from extensions import login_manager
 from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
 
-PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static", "api.carrier_webhook"}
+# Other systems' sides (the sandbox) and bench baselines answer without a login.
+PUBLIC_PREFIXES = ("bench.", "sandbox.")
 
 # (label, endpoint, roles that see it); one list so every page shows the same menu.
 NAV = [
@@ -83,7 +85,7 @@ def init_app(app) -> None:
     def require_login():
         # Login is the default: a new route is protected unless listed as public.
         endpoint = request.endpoint
-        if endpoint is None or endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("bench."):
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

@@ -130,6 +130,9 @@ def app(database_url, redis_url):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "SERVER_NAME": None,
+        # Outside systems are played by the app's own sandbox, over real HTTP.
+        "SANDBOX_ENABLED": True,
+        "SANDBOX_STEP_SECONDS": 0,
     })
     app.test_client_class = Client
     with app.app_context():

@@ -14,7 +14,7 @@ from models.status import Role
 
 from .pages import heading, location, nav_links, text
 
-PUBLIC = {"static", "auth.login", "system.healthz"}
+PUBLIC = {"static", "auth.login", "system.healthz", "api.carrier_webhook"}
 LOGIN_ONLY = {"home.index", "auth.logout"}
 HOMES = {
     "agent": ("/calls/", "Call queue"),
