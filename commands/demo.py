@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from sqlalchemy import func, select
 
 from extensions import db
@@ -300,7 +301,11 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
     products = _products(setup)
     supplier = _supplier(products, setup)
     stock_left = _receive(rng, warehouses, products, orders, now, clock)
-    sandbox = Carrier(name="Sandbox Express", code="sandbox", kind="sandbox", created_at=setup)
+    # The built-in sandbox carrier, reached over HTTP like a real one; it signs its
+    # webhooks with the account's API key.
+    sandbox = Carrier(name="Sandbox Express", code="sandbox", kind="sandbox", created_at=setup,
+                      base_url=f"{current_app.config['PUBLIC_URL']}/sandbox/carrier",
+                      api_key="sandbox-demo-key", webhook_secret="sandbox-demo-key")
     local = Carrier(name="Livraison locale", code="local", kind="local", local_delivery=True,
                     created_at=setup)
     channels = [

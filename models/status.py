@@ -149,6 +149,9 @@ _OPERATOR = ShippingRule(carrier=_OP, local=_OP)
 SHIPPING_TRANSITIONS: dict[tuple[Shipping, Shipping], ShippingRule] = {
     (_S.CREATED, _S.FULFILLED): _OPERATOR,
     (_S.CREATED, _S.CANCELED): _OPERATOR,
+    # Undo a packing scan while the parcel is still on the table (the desk checks that
+    # the carrier has not been asked to collect it yet).
+    (_S.FULFILLED, _S.CREATED): _OPERATOR,
     (_S.FULFILLED, _S.SHIPPED): _CARRIER_SCAN,
     (_S.FULFILLED, _S.CANCELED): _OPERATOR,
     (_S.FULFILLED, _S.RETURNED): _OPERATOR,

@@ -37,6 +37,14 @@ def child_env() -> dict[str, str]:
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("PORT", "5000")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # The demo reaches its carrier through the built-in sandbox, at demo speed: a packed
+    # parcel takes a step every 20 s, the sandbox pushes webhooks every 10 s and the
+    # tracking sync runs every 30 s.
+    env.setdefault("SANDBOX_ENABLED", "1")
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{env['PORT']}")
+    env.setdefault("SANDBOX_STEP_SECONDS", "20")
+    env.setdefault("SANDBOX_PUSH_SECONDS", "10")
+    env.setdefault("CARRIER_SYNC_SECONDS", "30")
     return env
 
 

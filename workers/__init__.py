@@ -90,3 +90,35 @@ def job(queue: str = "default", *, timeout: int = 300, retry: Retry | None = Non
         return run
 
     return decorate
+
+
+NUDGE_TTL = 300  # seconds; a lost job's flag expires and reconcile enqueues again
+
+
+def nudge(fn: Callable, key: str, *args, **kwargs) -> bool:
+    """Enqueue fn unless a nudge with this key is already waiting; never fails the caller.
+
+    Bursts (webhooks, confirmations) collapse into one batch job: the job clears its
+    flag first thing (`clear_nudge`), so work committed after it started gets a new job.
+    Returns False when Redis is unreachable: the database still says the work is due,
+    and reconcile enqueues it when Redis is back.
+    """
+    from redis.exceptions import RedisError
+
+    flag = f"codboard:nudge:{key}"
+    try:
+        if redis_connection().set(flag, 1, nx=True, ex=NUDGE_TTL):
+            try:
+                fn.enqueue(*args, **kwargs)
+            except Exception:
+                redis_connection().delete(flag)
+                raise
+        return True
+    except RedisError:
+        current_app.logger.warning("Redis unreachable: %s waits for reconcile", key)
+        return False
+
+
+def clear_nudge(key: str) -> None:
+    """Called by a nudged job before it reads what is due."""
+    redis_connection().delete(f"codboard:nudge:{key}")

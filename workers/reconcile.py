@@ -1,9 +1,19 @@
 """The reconcile job: the database says what is due, this re-enqueues it."""
 
-from models import Actor, Order, db
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models import Actor, Order, db, utcnow
 from models.orders.operations import restock_order
 from models.orders.queries import returned_orders_due_restock
+from models.shipping.operations import orders_due_registration
+from models.shipping.tables import CarrierWebhook
 from workers import job
+from workers.shipping import apply_webhooks, register_parcels
+
+# A webhook stored this long ago and still not applied lost its job (Redis restarted).
+WEBHOOK_GRACE = timedelta(minutes=1)
 
 
 @job("default")
@@ -20,8 +30,19 @@ def restock_returned_order(order_id: int) -> int:
 @job("default", timeout=120)
 def reconcile() -> dict[str, int]:
     """Find work the database says is due and enqueue it (each enqueue is deduplicated)."""
-    due = {"restock": 0}
+    due = {"restock": 0, "register": 0, "webhooks": 0}
     for order_id in returned_orders_due_restock():
         restock_returned_order.enqueue(order_id, job_id=f"restock-{order_id}")
         due["restock"] += 1
+    if orders_due_registration(limit=1):
+        register_parcels.enqueue(job_id="register-parcels")
+        due["register"] = 1
+    stale = utcnow() - WEBHOOK_GRACE
+    carriers = db.session.execute(
+        select(CarrierWebhook.carrier_id).where(CarrierWebhook.processed_at.is_(None),
+                                                CarrierWebhook.received_at < stale)
+        .distinct()).scalars().all()
+    for carrier_id in carriers:
+        apply_webhooks.enqueue(carrier_id, job_id=f"apply-webhooks-{carrier_id}")
+        due["webhooks"] += 1
     return due

@@ -19,7 +19,8 @@ from models.calls.queue import (
 )
 from models.errors import DomainError, InvalidInput
 from models.orders.agent_days import AgentDay, agent_day, local_day
-from models.status import Role
+from models.status import Effect, Role
+from workers.shipping import request_registration
 
 from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required
 from . import bp
@@ -92,8 +93,17 @@ def outcome(order_id: int):
         return _refused(actor.user_id, order_id, error)
     if not is_fragment():
         db.session.commit()
+        _after_commit(recorded.due)
         return redirect(url_for("calls.index"), code=303)
-    return _screen(actor.user_id, next_order, day=recorded.day)
+    response = _screen(actor.user_id, next_order, day=recorded.day)
+    _after_commit(recorded.due)
+    return response
+
+
+def _after_commit(due) -> None:
+    """Start the work a committed outcome made due (a confirmed parcel to register)."""
+    if Effect.REGISTER_PARCEL in due:
+        request_registration()
 
 
 def _refused(agent_id: int, order_id: int, error: DomainError):

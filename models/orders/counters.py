@@ -103,16 +103,23 @@ def _count(session: Session, _context) -> None:
 def count_move(channel_id: int, before: tuple, after: tuple) -> None:
     """Move one order between (confirmation, shipping) counters after a plain UPDATE,
     which the flush hook above cannot see."""
-    old, new = _key(channel_id, *before), _key(channel_id, *after)
-    if old == new:
-        return
-    shard = random.randrange(SHARDS)
-    _upsert(db.session.connection(), [
-        {"channel_id": c, "confirmation_status": conf, "shipping_status": ship,
-         "shard": shard, "n": n}
-        for (c, conf, ship), n in sorted({old: -1, new: 1}.items(), key=lambda kv: str(kv[0]))
-    ])
-    forget("status_counts:")
+    count_moves([(channel_id, before, after)])
+
+
+def count_moves(moves) -> None:
+    """Apply many plain-UPDATE moves, each (channel_id, before, after), in one statement."""
+    deltas: Counter = Counter()
+    for channel_id, before, after in moves:
+        old, new = _key(channel_id, *before), _key(channel_id, *after)
+        if old != new:
+            deltas[old] -= 1
+            deltas[new] += 1
+    rows = [{"channel_id": c, "confirmation_status": conf, "shipping_status": ship,
+             "shard": random.randrange(SHARDS), "n": n}
+            for (c, conf, ship), n in sorted(deltas.items(), key=lambda kv: str(kv[0])) if n]
+    if rows:
+        _upsert(db.session.connection(), rows)
+        forget("status_counts:")
 
 
 def rebuild_counts() -> int:

@@ -184,27 +184,41 @@ def _confirm(order: Order, actor: Actor, outcome: Outcome) -> None:
     outcome.due += parcel_effects(order.delivery_mode)
 
 
+def plan_shipping(order, to: str, actor: Actor) -> Shipping | None:
+    """Check a shipping move against the table and the actor; None when there is nothing
+    to do (a carrier or the system reporting the status the order already has).
+
+    `order` is anything with id, shipping_status and delivery_mode: the ORM object here,
+    a plain row on the carriers' bulk path (models/shipping/events.py).
+    """
+    dst = _parse(Shipping, to, "shipping")
+    if order.shipping_status is None:
+        raise TransitionRefused(
+            f"Order #{order.id} is not confirmed; its shipping status is locked until then."
+        )
+    src = Shipping(order.shipping_status)
+    if src == dst and not actor.parties & {Party.AGENT, Party.OPERATOR, Party.MANAGER}:
+        return None
+    allowed = shipping_parties(src, dst, order.delivery_mode)
+    src_label, dst_label = SHIPPING_INFO[src].label, SHIPPING_INFO[dst].label
+    if not allowed:
+        raise TransitionRefused(
+            f"Order #{order.id} is {src_label}; it cannot move to {dst_label}."
+        )
+    _check_actor(order, actor, allowed, f"set it {dst_label}")
+    return dst
+
+
 def change_shipping(
     order: Order, to: str, actor: Actor, *, note: str = "",
     expected_version: int | None = None, tracking_number: str | None = None,
 ) -> Outcome:
     """Move a parcel through the shipping table; a repeated carrier scan changes nothing."""
     check_version(order, expected_version)
-    dst = _parse(Shipping, to, "shipping")
-    if order.shipping_status is None:
-        raise TransitionRefused(
-            f"Order {order.reference} is not confirmed; its shipping status is locked until then."
-        )
+    dst = plan_shipping(order, to, actor)
+    if dst is None:
+        return Outcome(order, "shipping", order.shipping_status, order.shipping_status)
     src = Shipping(order.shipping_status)
-    if src == dst and not actor.parties & {Party.AGENT, Party.OPERATOR, Party.MANAGER}:
-        return Outcome(order, "shipping", src.value, dst.value)
-    allowed = shipping_parties(src, dst, order.delivery_mode)
-    src_label, dst_label = SHIPPING_INFO[src].label, SHIPPING_INFO[dst].label
-    if not allowed:
-        raise TransitionRefused(
-            f"Order {order.reference} is {src_label}; it cannot move to {dst_label}."
-        )
-    _check_actor(order, actor, allowed, f"set it {dst_label}")
     if tracking_number:
         order.tracking_number = tracking_number.strip()
     order.shipping_status = dst.value

@@ -6,11 +6,12 @@ the order (through the one door), so a tracking update rewrites none of its inde
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Timestamps, db, utcnow
 from models.catalog import Carrier
+from models.small_tables import watch
 
 # How a parcel's carrier was chosen (detection.py); an operator can override.
 DETECTED_BY = ("order", "rule", "pattern", "channel", "operator")
@@ -41,6 +42,11 @@ class Parcel(Timestamps, db.Model):
     # parcel it already made instead of making a second one.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[datetime | None]
+    # When the carrier was told the parcel is packed (pickup request); until then a
+    # Fulfilled scan can still be undone.
+    handed_over_at: Mapped[datetime | None]
+    # When the carrier confirmed cancelling it (the order was canceled before it left).
+    carrier_canceled_at: Mapped[datetime | None]
     carrier_status: Mapped[str | None] = mapped_column(String(64))
     carrier_status_text: Mapped[str | None] = mapped_column(String(255))
     # The carrier time of the newest applied event: anything older arriving later is stale.
@@ -95,6 +101,8 @@ class CarrierWebhook(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"))
     delivery_id: Mapped[str] = mapped_column(String(128))
+    # The request's headers (lower-case names), which some carriers' parsers read.
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
@@ -136,3 +144,6 @@ __all__ = [
     "UNKNOWN_PARCEL", "UNMAPPED", "CarrierStatusMapping", "CarrierWebhook", "Parcel",
     "ParcelEvent", "TrackingRule",
 ]
+
+
+watch(Carrier, CarrierStatusMapping)  # webhook intake caches carriers' adapters

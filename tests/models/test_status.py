@@ -39,6 +39,7 @@ EXPECTED_CONFIRMATION = {
 EXPECTED_SHIPPING = {
     ("created", "fulfilled"): ({OP}, {OP}),
     ("created", "canceled"): ({OP}, {OP}),
+    ("fulfilled", "created"): ({OP}, {OP}),
     ("fulfilled", "shipped"): ({C}, {OP}),
     ("fulfilled", "canceled"): ({OP}, {OP}),
     ("fulfilled", "returned"): ({OP}, {OP}),

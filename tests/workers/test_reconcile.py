@@ -74,11 +74,13 @@ def test_running_the_restock_job_twice_moves_stock_once(make_order, make_product
     assert _on_hand(product) == 10
 
 
-def test_cron_config_runs_reconcile_every_minute(app):
+def test_cron_config_runs_reconcile_every_minute_and_carrier_sync_every_5(app):
     from rq.cron import CronScheduler
 
     scheduler = CronScheduler(connection=app.extensions["redis"])
     scheduler.load_config_from_file("workers.cron_config")
-    jobs = scheduler.get_jobs()
-    assert [(j.func_name, j.cron, j.queue_name) for j in jobs] == [
-        ("workers.reconcile.reconcile", "* * * * *", "default")]
+    jobs = {j.func_name: j for j in scheduler.get_jobs()}
+    assert (jobs["workers.reconcile.reconcile"].cron,
+            jobs["workers.reconcile.reconcile"].queue_name) == ("* * * * *", "default")
+    sync = jobs["workers.shipping.sync_all_carriers"]
+    assert (sync.interval, sync.queue_name) == (300, "carriers")

@@ -1,0 +1,162 @@
+"""Parcel operations: open one per confirmed order, record what the carrier said, and the
+operator's moves by hand or by scan. Status changes still go through the one door."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import exists, or_, select
+
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
+from models.base import db, utcnow
+from models.catalog import Carrier, Channel
+from models.errors import InvalidInput, Missing, TransitionRefused
+from models.orders.operations import Outcome, change_shipping
+from models.orders.tables import Order
+from models.status import Confirmation, DeliveryMode, Shipping
+
+from .events import FINAL_FOR_CARRIER
+from .tables import APPLIED, Parcel, ParcelEvent
+
+# Statuses in which a carrier order still needs its parcel registered.
+AWAITING_REGISTRATION = (Shipping.CREATED.value, Shipping.FULFILLED.value)
+
+
+def parcel_of(order_id: int) -> Parcel | None:
+    """The order's parcel, if one was opened."""
+    return db.session.execute(select(Parcel).filter_by(order_id=order_id)).scalar_one_or_none()
+
+
+def open_parcel(order: Order) -> Parcel:
+    """The order's parcel, opened with its carrier and an idempotency key if it has none.
+
+    The carrier is the order's, else its channel's default. The key is stored before
+    the carrier is ever called, so every retry sends the same one.
+    """
+    parcel = parcel_of(order.id)
+    if parcel is not None:
+        return parcel
+    carrier_id, detected_by = order.carrier_id, "order"
+    if carrier_id is None:
+        carrier_id = db.session.scalar(
+            select(Channel.default_carrier_id).where(Channel.id == order.channel_id))
+        detected_by = "channel"
+    parcel = Parcel(order_id=order.id, carrier_id=carrier_id, detected_by=detected_by,
+                    detection_confidence=100 if detected_by == "order" else 30,
+                    idempotency_key=f"cb-{uuid.uuid4().hex}")
+    db.session.add(parcel)
+    db.session.flush()
+    return parcel
+
+
+def orders_due_registration(limit: int = 200) -> list[tuple[int | None, int]]:
+    """(carrier id, order id) of confirmed carrier orders whose parcel is not registered.
+
+    Parcels whose last attempt failed wait for the next reconcile; the carrier's
+    answer is on the parcel meanwhile.
+    """
+    registered = exists().where(Parcel.order_id == Order.id, Parcel.tracking_number.is_not(None))
+    failed = exists().where(Parcel.order_id == Order.id, Parcel.last_error_at.is_not(None))
+    rows = db.session.execute(
+        select(Order.carrier_id, Order.id)
+        .where(Order.confirmation_status == Confirmation.CONFIRMED,
+               Order.delivery_mode == DeliveryMode.CARRIER,
+               Order.shipping_status.in_(AWAITING_REGISTRATION), ~registered, ~failed)
+        .order_by(Order.id).limit(limit)
+    ).all()
+    return [(carrier_id, order_id) for carrier_id, order_id in rows]
+
+
+def record_registration(parcel: Parcel, tracking_number: str, label_url: str | None,
+                        actor: Actor) -> None:
+    """Store what the carrier gave back for a registered parcel, with an audit event."""
+    if parcel.tracking_number == tracking_number:
+        return  # a retried job got the same answer
+    parcel.tracking_number = tracking_number
+    parcel.label_url = label_url
+    parcel.registered_at = utcnow()
+    parcel.last_error = parcel.last_error_at = None
+    db.session.add(AuditEvent(**audit_row(parcel.order_id, actor, "parcel", None,
+                                          tracking_number, "registered with the carrier")))
+    db.session.flush()
+
+
+def record_failure(parcel_ids: list[int], message: str, now: datetime | None = None) -> None:
+    """Show a carrier's error on these parcels (desk, order page) until a call succeeds."""
+    if not parcel_ids:
+        return
+    now = now or utcnow()
+    db.session.execute(
+        Parcel.__table__.update().where(Parcel.id.in_(parcel_ids))
+        .values(last_error=message[:500], last_error_at=now))
+
+
+def clear_failure(parcel_ids: list[int]) -> None:
+    """A call for these parcels went through: their error is history."""
+    if parcel_ids:
+        db.session.execute(
+            Parcel.__table__.update()
+            .where(Parcel.id.in_(parcel_ids), Parcel.last_error.is_not(None))
+            .values(last_error=None, last_error_at=None))
+
+
+def move_by_hand(order: Order, to: str, actor: Actor, *, source: str = "manual",
+                 note: str = "", expected_version: int | None = None) -> Outcome:
+    """An operator's shipping move (desk, scan, order page), on the parcel's timeline too."""
+    outcome = change_shipping(order, to, actor, note=note, expected_version=expected_version)
+    parcel = parcel_of(order.id)
+    if parcel is not None and outcome.from_value != outcome.to_value:
+        now = utcnow()
+        db.session.add(ParcelEvent(
+            parcel_id=parcel.id, carrier_id=parcel.carrier_id, occurred_at=now,
+            received_at=now, source=source, raw_code="", raw_text=note[:255],
+            location=actor.name[:120], maps_to=outcome.to_value, outcome=APPLIED,
+            reason=f"by {actor.name}", dedupe_key=f"{source}:{uuid.uuid4().hex}"))
+        parcel.final = Shipping(outcome.to_value) in FINAL_FOR_CARRIER
+        db.session.flush()
+    return outcome
+
+
+def undo_packing(order: Order, actor: Actor, *, source: str = "scan") -> Outcome:
+    """Take back a Fulfilled scan while the carrier has not been asked to collect it."""
+    parcel = parcel_of(order.id)
+    if parcel is not None and parcel.handed_over_at is not None:
+        raise TransitionRefused(
+            f"Order {order.reference} was already handed to the carrier; it cannot be unpacked."
+        )
+    return move_by_hand(order, Shipping.CREATED.value, actor, source=source,
+                        note="packing scan undone")
+
+
+def set_tracking(order: Order, tracking_number: str, carrier_id: int | None, actor: Actor,
+                 *, method: str = "operator", confidence: int = 100) -> Parcel:
+    """An operator enters (or corrects) a parcel's tracking number and carrier."""
+    tracking_number = (tracking_number or "").strip().upper().replace(" ", "")
+    if not 4 <= len(tracking_number) <= 64:
+        raise InvalidInput("A tracking number has 4 to 64 characters.")
+    if carrier_id is not None and db.session.get(Carrier, carrier_id) is None:
+        raise Missing("That carrier does not exist.")
+    parcel = open_parcel(order)
+    before = parcel.tracking_number
+    parcel.tracking_number = tracking_number
+    parcel.carrier_id = carrier_id
+    parcel.detected_by, parcel.detection_confidence = method, confidence
+    parcel.last_error = parcel.last_error_at = None
+    db.session.add(AuditEvent(**audit_row(order.id, actor, "parcel", before, tracking_number,
+                                          f"tracking number set ({method})")))
+    db.session.flush()
+    return parcel
+
+
+def find_for_scan(code: str) -> Order | None:
+    """The order a scanned code names: an order number (#123 or 123) or a tracking number."""
+    code = (code or "").strip()
+    digits = code.lstrip("#")
+    if digits.isdigit() and len(digits) < 12:
+        order = db.session.get(Order, int(digits))
+        if order is not None:
+            return order
+    order_id = db.session.scalar(
+        select(Parcel.order_id).where(or_(Parcel.tracking_number == code.upper(),
+                                          Parcel.tracking_number == code)).limit(1))
+    return db.session.get(Order, order_id) if order_id else None
