@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from models import Actor, Order, db, utcnow
 from models.orders.operations import restock_order
@@ -22,8 +23,14 @@ def restock_returned_order(order_id: int) -> int:
     order = db.session.get(Order, order_id)
     if order is None:
         return 0
-    moved = restock_order(order, Actor.system("reconcile"))
-    db.session.commit()
+    try:
+        moved = restock_order(order, Actor.system("reconcile"))
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent copy of this job (or the operator's own move) restocked these
+        # lines first: the ledger's unique (line, reason) refused the second restock.
+        db.session.rollback()
+        return 0
     return len(moved)
 
 
