@@ -171,6 +171,7 @@ def sync_carrier(carrier_id: int, parcel_ids: list[int] | None = None) -> str:
         return "carrier gone or inactive"
     config = carrier_config(carrier)
     adapter = adapter_for(config)
+    _cancel_at_carrier(carrier, adapter)
     _hand_over(carrier, adapter)
     now = utcnow()
     due = _due_for_sync(carrier_id, now, parcel_ids)
@@ -231,6 +232,30 @@ def _hand_over(carrier: Carrier, adapter) -> None:
                        .where(Parcel.id.in_([pid for pid, _tn in rows]))
                        .values(handed_over_at=utcnow()))
     db.session.commit()
+
+
+def _cancel_at_carrier(carrier: Carrier, adapter) -> None:
+    """Cancel at the carrier the registered parcels of orders canceled before they left."""
+    rows = db.session.execute(
+        select(Parcel.id, Parcel.tracking_number).join(Order, Order.id == Parcel.order_id)
+        .where(Parcel.carrier_id == carrier.id, Parcel.carrier_canceled_at.is_(None),
+               Parcel.tracking_number.is_not(None),
+               Order.shipping_status == Shipping.CANCELED)
+        .limit(MAX_PER_SYNC)).all()
+    for parcel_id, tracking_number in rows:
+        db.session.commit()
+        try:
+            adapter.cancel(tracking_number)
+        except NotSupported:
+            pass  # nothing to tell this carrier; the parcel is marked done below
+        except CarrierError as error:
+            _sync_failed(carrier.id, [parcel_id], f"{carrier.name}: cancel: {error.message}")
+            if error.transient:
+                raise
+            continue
+        db.session.execute(Parcel.__table__.update().where(Parcel.id == parcel_id)
+                           .values(carrier_canceled_at=utcnow(), final=True))
+        db.session.commit()
 
 
 # -- webhooks -----------------------------------------------------------------------

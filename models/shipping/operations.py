@@ -2,7 +2,7 @@
 operator's moves by hand or by scan. Status changes still go through the one door."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select
 
@@ -18,6 +18,7 @@ from models.status import Confirmation, DeliveryMode, Shipping
 from .events import FINAL_FOR_CARRIER
 from .tables import APPLIED, Parcel, ParcelEvent
 
+RETRY_FAILED_AFTER = timedelta(minutes=1)
 # Statuses in which a carrier order still needs its parcel registered.
 AWAITING_REGISTRATION = (Shipping.CREATED.value, Shipping.FULFILLED.value)
 
@@ -52,11 +53,13 @@ def open_parcel(order: Order) -> Parcel:
 def orders_due_registration(limit: int = 200) -> list[tuple[int | None, int]]:
     """(carrier id, order id) of confirmed carrier orders whose parcel is not registered.
 
-    Parcels whose last attempt failed wait for the next reconcile; the carrier's
-    answer is on the parcel meanwhile.
+    A parcel whose last attempt failed waits RETRY_FAILED_AFTER before it is tried
+    again (by the job's own retry or reconcile); the carrier's answer is on the parcel
+    meanwhile.
     """
     registered = exists().where(Parcel.order_id == Order.id, Parcel.tracking_number.is_not(None))
-    failed = exists().where(Parcel.order_id == Order.id, Parcel.last_error_at.is_not(None))
+    failed = exists().where(Parcel.order_id == Order.id,
+                            Parcel.last_error_at > utcnow() - RETRY_FAILED_AFTER)
     rows = db.session.execute(
         select(Order.carrier_id, Order.id)
         .where(Order.confirmation_status == Confirmation.CONFIRMED,
