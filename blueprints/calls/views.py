@@ -93,10 +93,10 @@ def outcome(order_id: int):
         return _refused(actor.user_id, order_id, error)
     if not is_fragment():
         db.session.commit()
-        _after_commit(recorded.due)
+        _after_commit(recorded.outcome.due)
         return redirect(url_for("calls.index"), code=303)
     response = _screen(actor.user_id, next_order, day=recorded.day)
-    _after_commit(recorded.due)
+    _after_commit(recorded.outcome.due)
     return response
 
 
