@@ -21,15 +21,19 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
         return
     connection = db.session.connection()
     if _postgres(connection) and len(rows) >= COPY_FROM:
-        columns = list(rows[0])
-        raw = connection.connection.dbapi_connection
-        with raw.cursor() as cursor, cursor.copy(
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+        _copy(connection, table.name, list(rows[0]), rows)
         return
     connection.execute(insert(table), rows)
+
+
+def _copy(connection, table_name: str, columns: list[str], rows: list[dict]) -> None:
+    """COPY rows into a PostgreSQL table through the session's own connection."""
+    raw = connection.connection.dbapi_connection
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def update_rows(table: Table, rows: list[dict], *, match: tuple[str, ...] = ("id",),
@@ -51,12 +55,9 @@ def update_rows(table: Table, rows: list[dict], *, match: tuple[str, ...] = ("id
     sets = [f"{c} = :{c}" for c in assigned] + ([extra_set] if extra_set else [])
     where = " AND ".join(f"{c} = :{c}" for c in match)
     statement = text(f"UPDATE {table.name} SET {', '.join(sets)} WHERE {where}")
-    bound = [{**(params or {}), **row} for row in rows]
-    total = 0
-    # sqlite3 reports no total for executemany through SQLAlchemy; chunks keep it cheap.
-    for row in bound:
-        total += connection.execute(statement, row).rowcount
-    return total
+    # One statement per row: executemany's rowcount is not a reliable total on SQLite.
+    return sum(connection.execute(statement, {**(params or {}), **row}).rowcount
+               for row in rows)
 
 
 def _update_from_copy(connection, table, rows, columns, assigned, match, extra_set, params):
@@ -66,12 +67,7 @@ def _update_from_copy(connection, table, rows, columns, assigned, match, extra_s
     connection.execute(text(
         f"CREATE TEMPORARY TABLE {temp} ({', '.join(f'{c} {types[c]}' for c in columns)})"
         " ON COMMIT DROP"))
-    raw = connection.connection.dbapi_connection
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY {temp} ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    _copy(connection, temp, columns, rows)
     sets = [f"{c} = t.{c}" for c in assigned]
     if extra_set:
         sets.append(extra_set)

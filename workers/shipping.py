@@ -212,12 +212,7 @@ def _sync_failed(carrier_id: int, parcel_ids: list[int], message: str) -> None:
 
 def _hand_over(carrier: Carrier, adapter) -> None:
     """Tell the carrier which registered parcels are packed (Fulfilled) and ready."""
-    rows = db.session.execute(
-        select(Parcel.id, Parcel.tracking_number).join(Order, Order.id == Parcel.order_id)
-        .where(Parcel.carrier_id == carrier.id, Parcel.handed_over_at.is_(None),
-               Parcel.tracking_number.is_not(None),
-               Order.shipping_status == Shipping.FULFILLED)
-        .limit(MAX_PER_SYNC)).all()
+    rows = _registered(carrier.id, Shipping.FULFILLED, Parcel.handed_over_at.is_(None))
     if not rows:
         return
     db.session.commit()
@@ -234,14 +229,18 @@ def _hand_over(carrier: Carrier, adapter) -> None:
     db.session.commit()
 
 
+def _registered(carrier_id: int, status: Shipping, *conditions) -> list:
+    """(parcel id, tracking number) of this carrier's registered parcels in a status."""
+    return db.session.execute(
+        select(Parcel.id, Parcel.tracking_number).join(Order, Order.id == Parcel.order_id)
+        .where(Parcel.carrier_id == carrier_id, Parcel.tracking_number.is_not(None),
+               Order.shipping_status == status, *conditions)
+        .limit(MAX_PER_SYNC)).all()
+
+
 def _cancel_at_carrier(carrier: Carrier, adapter) -> None:
     """Cancel at the carrier the registered parcels of orders canceled before they left."""
-    rows = db.session.execute(
-        select(Parcel.id, Parcel.tracking_number).join(Order, Order.id == Parcel.order_id)
-        .where(Parcel.carrier_id == carrier.id, Parcel.carrier_canceled_at.is_(None),
-               Parcel.tracking_number.is_not(None),
-               Order.shipping_status == Shipping.CANCELED)
-        .limit(MAX_PER_SYNC)).all()
+    rows = _registered(carrier.id, Shipping.CANCELED, Parcel.carrier_canceled_at.is_(None))
     for parcel_id, tracking_number in rows:
         db.session.commit()
         try:
