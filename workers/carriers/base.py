@@ -70,6 +70,16 @@ class ParcelRequest:
     tracking_number: str | None = None  # known already (tracking-only services need it)
     callback_url: str | None = None  # our webhook URL, for carriers that take one per parcel
 
+    def common_body(self) -> dict:
+        """The fields every carrier's create call takes under these names (amount apart)."""
+        return {
+            "reference": self.reference, "customer_name": self.customer_name,
+            "phone": self.phone, "address": self.address, "city": self.city,
+            "currency": self.currency,
+            "items": [{"sku": sku, "name": name, "quantity": quantity}
+                      for sku, name, quantity in self.items],
+        }
+
 
 @dataclass(frozen=True)
 class Registration:

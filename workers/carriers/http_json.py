@@ -143,17 +143,7 @@ class HttpJsonCarrier(CarrierAdapter):
         if not url or not tracking_path:
             raise NotSupported(f"{self.config.name}: set Create parcel URL and Tracking number "
                                "path to register parcels through its API.")
-        body = {
-            "reference": parcel.reference,
-            "customer_name": parcel.customer_name,
-            "phone": parcel.phone,
-            "address": parcel.address,
-            "city": parcel.city,
-            "cod_amount": _decimal_units(parcel.cod_amount_cents),
-            "currency": parcel.currency,
-            "items": [{"sku": sku, "name": name, "quantity": qty}
-                      for sku, name, qty in parcel.items],
-        }
+        body = {**parcel.common_body(), "cod_amount": _decimal_units(parcel.cod_amount_cents)}
         answer = self._call("POST", url, body=body,
                             headers={"Idempotency-Key": parcel.idempotency_key})
         number = text_at(answer, tracking_path)

@@ -128,17 +128,7 @@ class SandboxCarrier(CarrierAdapter):
     # -- calls out ---------------------------------------------------------------------
     def register(self, parcel: ParcelRequest) -> Registration:
         """Create the parcel (a repeat with the same idempotency key returns the same one)."""
-        body = {
-            "reference": parcel.reference,
-            "customer_name": parcel.customer_name,
-            "phone": parcel.phone,
-            "address": parcel.address,
-            "city": parcel.city,
-            "cod_amount_cents": parcel.cod_amount_cents,
-            "currency": parcel.currency,
-            "items": [{"sku": sku, "name": name, "quantity": quantity}
-                      for sku, name, quantity in parcel.items],
-        }
+        body = {**parcel.common_body(), "cod_amount_cents": parcel.cod_amount_cents}
         if parcel.callback_url:
             body["callback_url"] = parcel.callback_url
         data = self._call("POST", "/parcels", body=body,
