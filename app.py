@@ -37,12 +37,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         orders,
         settings,
         shipping,
+        stock,
         system,
     )
 
     auth.init_app(app)
     errors.init_app(app)
-    for module in (auth, home, calls, orders, shipping, boards, settings, system, api):
+    for module in (auth, home, calls, orders, shipping, stock, boards, settings, system, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # machine-to-machine: webhooks are signed, the API uses keys
 
