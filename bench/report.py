@@ -69,6 +69,47 @@ def scenario_table(report: dict) -> list[str]:
     return rows
 
 
+def webhook_notes(report: dict) -> list[str]:
+    """What the webhook intake stored, under the scenario table."""
+    lines = []
+    for s in report.get("scenarios", []):
+        hooks = s.get("webhook")
+        if hooks:
+            lines.append(
+                f"- {s['name']}: {hooks['stored_rows']:,} rows stored for "
+                f"{hooks['accepted_202']:,} answers 202 (probe and warm-up included) and "
+                f"{hooks['duplicates_200']:,} answers 200 duplicate; deleted afterwards with "
+                f"{hooks['deleted_jobs']} apply job(s) enqueued")
+    return ["", *lines] if lines else []
+
+
+def measurements_table(report: dict) -> list[str]:
+    """The measurements that are not wrk scenarios (bench/shipping.py)."""
+    found = report.get("measurements") or []
+    if not found:
+        return []
+    rows = ["| measurement | measured | baseline (same run) | target | verdict |",
+            "|---|---|---|---|---|"]
+    for m in found:
+        measured = baseline = "—"
+        if m["status"] == "ok" and "one_batch" in m:
+            one, jobs = m["one_batch"], m["job_batches"]
+            measured = (f"{m['events']:,} events, {m['parcels']:,} parcels: one batch "
+                        f"{one['seconds']:.2f} s; {jobs['batches']} job batches "
+                        f"{jobs['seconds']:.2f} s (median {jobs['batch_median_s']:.2f} s, "
+                        f"max {jobs['batch_max_s']:.2f} s)")
+            baseline = (f"COPY + UPDATE … FROM {one['baseline_seconds']:.2f} s / "
+                        f"{jobs['baseline_seconds']:.2f} s (× {one['ratio_to_baseline']} / "
+                        f"× {jobs['ratio_to_baseline']})")
+        elif m["status"] == "ok" and "median_s" in m:
+            measured = (f"median {m['median_s']:.2f} s, max {m['max_s']:.2f} s over "
+                        f"{len(m['runs'])} ({m['page']})")
+        verdict = m.get("verdict") or ("" if m["status"] == "ok" else f"failed: {m['reason']}")
+        rows.append(f"| {m['name']} | {measured} | {baseline} | {m.get('target', '')} "
+                    f"| {verdict} |")
+    return ["", *rows]
+
+
 def workers_table(report: dict) -> list[str]:
     """One row per gunicorn setting compared."""
     names = [k for k in report["worker_comparison"][0] if isinstance(
@@ -92,7 +133,10 @@ def workers_table(report: dict) -> list[str]:
 
 def render_markdown(report: dict) -> str:
     """The whole report: header lines, then the table."""
-    table = workers_table(report) if report.get("worker_comparison") else scenario_table(report)
+    if report.get("worker_comparison"):
+        table = workers_table(report)
+    else:
+        table = [*scenario_table(report), *webhook_notes(report), *measurements_table(report)]
     return "\n".join([*header(report), "", *table]) + "\n"
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, text
 
 from workers.redis_server import PrivateRedis, free_port, redis_answers
 
-from . import agents, generate
+from . import agents, generate, shipping
 from .report import render_markdown
 from .scenarios import LIST_MEMORY, MINIMAL, SCENARIOS, Scenario
 
@@ -401,6 +401,7 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
         "distinct_paths": len(set(paths)), "example_path": paths[0] if paths else None,
     }
     wrk_options: dict = {}
+    webhook_since = time.time()
     if scenario.kind == "agents":
         cookie = None
         sessions_file = generate.DATA_DIR / "paths" / f"{scenario.name}.sessions"
@@ -409,6 +410,23 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
             server.base, scenario.concurrency, USER_AGENT))
         wrk_options = {"lua": agents.LUA, "threads": scenario.concurrency,
                        "env": {"BENCH_AGENTS_FILE": str(sessions_file)}}
+    elif scenario.kind == "webhook":
+        cookie = None
+        reason = shipping.probe_webhook(server.base, USER_AGENT)
+        if reason:
+            shipping.finish_webhook(server.database_url, server.env["REDIS_URL"],
+                                    webhook_since, [])
+            return {**result, "status": "failed", "reason": reason}
+        warmup_file, paths_file = shipping.prepare_webhook(generate.DATA_DIR / "paths",
+                                                           server.database_url)
+        outputs: list[str] = []
+        try:
+            return _measured(scenario, server, wrk, paths_file, cookie, seconds, quiet,
+                             result, shipping.webhook_wrk_options(), warmup_file, outputs)
+        finally:
+            # Rows stored vs answers, then the rows and the enqueued jobs are deleted.
+            result["webhook"] = shipping.finish_webhook(
+                server.database_url, server.env["REDIS_URL"], webhook_since, outputs)
     else:
         reason = probe(server.base, paths, cookie)
         if reason:
@@ -416,10 +434,22 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
     paths_file = generate.DATA_DIR / "paths" / f"{scenario.name}.txt"
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("\n".join(paths) + "\n")
+    return _measured(scenario, server, wrk, paths_file, cookie, seconds, quiet, result,
+                     wrk_options)
+
+
+def _measured(scenario: Scenario, server: Server, wrk: str, paths_file: Path,
+              cookie: str | None, seconds: int, quiet: float, result: dict,
+              wrk_options: dict, warmup_file: Path | None = None,
+              outputs: list[str] | None = None) -> dict:
+    """Warm-up and measured wrk runs of a prepared scenario, and their figures; wrk's
+    output of both goes to `outputs` when given."""
     if quiet:
         wait_for_quiet(quiet)
-    run_wrk(wrk, server.base, paths_file, WARMUP_S, scenario.concurrency, cookie,
-            **wrk_options)
+    warm = run_wrk(wrk, server.base, warmup_file or paths_file, WARMUP_S,
+                   scenario.concurrency, cookie, **wrk_options)
+    if outputs is not None:
+        outputs.append(warm["output"])
     sampler = RssSampler(server)
     sampler.start()
     cpu = CpuShare(server)
@@ -429,6 +459,8 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
                           **wrk_options)
     finally:
         rss_total, rss_worker = sampler.stop()
+    if outputs is not None:
+        outputs.append(figures["output"])
     if scenario.kind == "agents":
         result["claims"], result["double_claims"] = agents.claims_since(
             server.database_url, started)
@@ -585,6 +617,10 @@ def line(result: dict) -> str:
              + ("  (DISTURBED: other programs were busy)" if result["disturbed"] else ""))
     if "double_claims" in result:
         text_ += f"  claims {result['claims']}, double claims {result['double_claims']}"
+    if result.get("webhook"):
+        hooks = result["webhook"]
+        text_ += (f"  stored {hooks['stored_rows']} rows for {hooks['accepted_202']} × 202,"
+                  f" {hooks['duplicates_200']} × 200 duplicate")
     if result["status"] != "ok":
         text_ += f"  FAILED: {result['reason']}"
     return text_
@@ -620,6 +656,17 @@ def start_redis(stack: list) -> str:
     return server.url
 
 
+def chosen(only: list[str] | None) -> tuple[list[Scenario], list[str]]:
+    """The wrk scenarios (the baselines always) and the other measurements to run."""
+    if not only:
+        return list(SCENARIOS), list(shipping.MEASUREMENTS)
+    unknown = set(only) - {s.name for s in SCENARIOS} - set(shipping.MEASUREMENTS)
+    if unknown:
+        raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    return ([s for s in SCENARIOS if s.name in only or s.name in (MINIMAL, LIST_MEMORY)],
+            [m for m in shipping.MEASUREMENTS if m in only])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, build or reuse the data, serve, load, and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -627,7 +674,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="100,000 orders and 5 s per scenario (also QUICK=1)")
     parser.add_argument("--database-url", help="SQLAlchemy URL of the benchmark database")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios "
-                        "(the baselines always run, for the ratios)")
+                        "or measurements (" + ", ".join(shipping.MEASUREMENTS) + "); the "
+                        "baselines always run, for the ratios")
     parser.add_argument("--seconds", type=int, help="measured seconds per scenario")
     parser.add_argument("--compare-workers", action="store_true",
                         help="measure several gunicorn settings instead of the scenarios")
@@ -650,13 +698,10 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.threads or (
         DEFAULT_GUNICORN.threads if worker_class == DEFAULT_GUNICORN.worker_class else 4)
     settings = Gunicorn(worker_class, args.workers or DEFAULT_GUNICORN.workers, threads)
-    scenarios = SCENARIOS
-    if args.only:
-        unknown = set(args.only) - {s.name for s in SCENARIOS}
-        if unknown:
-            parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-        scenarios = [s for s in SCENARIOS
-                     if s.name in args.only or s.name in (MINIMAL, LIST_MEMORY)]
+    try:
+        scenarios, extras = chosen(args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     say(f"{kind}, {n:,} orders, {'quick' if quick else 'full'} run")
     try:
@@ -682,9 +727,16 @@ def main(argv: list[str] | None = None) -> int:
     stack: list = []
     try:
         redis_url = start_redis(stack)
+        if shipping.needs_restore(url):
+            say(f"a shipping measurement's changes were left in the data set; restored: "
+                f"{shipping.restore(url, vacuum=True)}")
         if args.compare_workers:
             report["worker_comparison"] = compare_workers(url, redis_url, wrk, args.wait_quiet)
         else:
+            measurements = report["measurements"] = []
+            if shipping.EVENTS in extras:
+                measurements.append(shipping.measure_events(url, n))
+                say(shipping.line(measurements[-1]))
             paths = scenario_paths(url, scenarios)
             with Server(url, redis_url, settings) as server:
                 report["gunicorn"] = {**settings.__dict__, "command": " ".join(server.command[1:])}
@@ -692,6 +744,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"after {WARMUP_S} s of warm-up")
                 report["scenarios"] = measure(server, wrk, scenarios, paths, seconds,
                                               args.wait_quiet)
+            if shipping.LATENCY in extras:
+                # Its own gunicorn (same settings, the sandbox on), rq worker and Redis.
+                measurements.append(shipping.measure_desk_latency(
+                    url, lambda redis: Server(url, redis, settings), login, USER_AGENT))
+                say(shipping.line(measurements[-1]))
     except RunError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -707,7 +764,8 @@ def main(argv: list[str] | None = None) -> int:
     if disturbed:
         say(f"other programs used over {DISTURBED_CPU_PERCENT}% of the CPU during "
             f"{', '.join(disturbed)}: run again on a quiet machine before trusting them")
-    failed = [s["name"] for s in report.get("scenarios", []) if s["status"] != "ok"]
+    failed = [s["name"] for s in [*report.get("scenarios", []), *report.get("measurements", [])]
+              if s["status"] != "ok"]
     if failed:
         say(f"failed: {', '.join(failed)}")
         return 1

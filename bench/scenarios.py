@@ -41,7 +41,8 @@ class Scenario:
     min_ratio: float | None = None
     max_p99_ms: float | None = None
     # "paths": wrk rotates through GET paths with one session; "agents": every client
-    # is an agent of its own posting outcomes (bench/agents.py).
+    # is an agent of its own posting outcomes (bench/agents.py); "webhook": pre-signed
+    # carrier webhook deliveries (bench/shipping.py, bench/webhook.lua).
     kind: str = "paths"
 
     @property
@@ -134,6 +135,11 @@ SCENARIOS = [
              phone_search_paths, role="manager"),
     Scenario("order_detail", "/orders/<id> as a manager: a random order with its lines and "
              "audit trail", order_detail_paths, role="manager", min_ratio=0.5),
+    # Stores webhook rows, deleted afterwards (bench/shipping.py).
+    Scenario("shipping_webhook", "POST /api/v1/carriers/sandbox/webhook: a signed sandbox "
+             "delivery, a new delivery id each time (verify the HMAC, store once, nudge the "
+             "apply job), no login", fixed("/api/v1/carriers/sandbox/webhook"),
+             baseline=MINIMAL, min_ratio=0.3, kind="webhook"),
     # Last: it changes the data (claims, outcomes, stock).
     Scenario("agent_action", "32 agents, each posting a call outcome (confirmed, no answer, "
              "call later, canceled, fake) and getting the next claimed card in the same "
