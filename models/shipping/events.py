@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
@@ -81,17 +82,28 @@ class _State:
     moved: list = field(default_factory=list)
 
 
+def _covering(column, values: list, type_):
+    """WHERE clauses that together cover `values`: one array parameter per 50,000 on
+    PostgreSQL (one plan, one round trip), IN lists of 2,000 elsewhere (SQLite's limit)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for start in range(0, len(values), 50_000):
+            chunk = values[start:start + 50_000]
+            yield column == any_(bindparam(None, chunk, type_=ARRAY(type_)))
+        return
+    for start in range(0, len(values), CHUNK):
+        yield column.in_(values[start:start + CHUNK])
+
+
 def _load(carrier_id: int, numbers: list[str]) -> dict[str, _State]:
     """Parcels of this carrier with these tracking numbers, with their orders' statuses."""
     found = {}
-    for start in range(0, len(numbers), CHUNK):
-        chunk = numbers[start:start + CHUNK]
+    for clause in _covering(Parcel.tracking_number, numbers, String):
         rows = db.session.execute(
             select(Parcel.tracking_number, Parcel.id, Parcel.order_id, Order.channel_id,
                    Order.confirmation_status, Order.shipping_status, Order.delivery_mode,
                    Order.version, Parcel.last_event_at, Parcel.final)
             .join(Order, Order.id == Parcel.order_id)
-            .where(Parcel.carrier_id == carrier_id, Parcel.tracking_number.in_(chunk))
+            .where(Parcel.carrier_id == carrier_id, clause)
         ).all()
         for tn, pid, oid, channel, conf, ship, mode, version, last, final in rows:
             found[tn] = _State(pid, oid, oid, channel, conf, ship, mode, version, last, final,
@@ -102,11 +114,9 @@ def _load(carrier_id: int, numbers: list[str]) -> dict[str, _State]:
 def _known_keys(parcel_ids: list[int]) -> set[tuple[int, str]]:
     """(parcel, dedupe key) of the events already on these timelines."""
     keys = set()
-    for start in range(0, len(parcel_ids), CHUNK):
-        chunk = parcel_ids[start:start + CHUNK]
+    for clause in _covering(ParcelEvent.parcel_id, parcel_ids, Integer):
         keys.update(db.session.execute(
-            select(ParcelEvent.parcel_id, ParcelEvent.dedupe_key)
-            .where(ParcelEvent.parcel_id.in_(chunk))).all())
+            select(ParcelEvent.parcel_id, ParcelEvent.dedupe_key).where(clause)).all())
     return keys
 
 
