@@ -21,6 +21,7 @@ NAV = [
     ("Orders", "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),
+    ("Carriers", "settings.carriers", {Role.MANAGER, Role.ADMIN}),
     ("Users", "settings.users", {Role.ADMIN}),
 ]
 

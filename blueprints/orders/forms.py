@@ -8,12 +8,20 @@ from models.orders.listing import Cursor
 
 
 class ShippingForm(FlaskForm):
-    """Move the parcel to another shipping status."""
+    """Move the parcel to another shipping status (the tracking number has its own form)."""
 
     to = HiddenField(validators=[DataRequired()])
     version = IntegerField(validators=[InputRequired()])
-    tracking_number = StringField("Tracking number", validators=[Optional(), Length(max=64)])
     note = StringField("Note", validators=[Optional(), Length(max=500)])
+
+
+class TrackingForm(FlaskForm):
+    """Set or correct the parcel's tracking number; no carrier picked = detect it."""
+
+    tracking_number = StringField("Tracking number", validators=[
+        DataRequired(message="Type or scan the tracking number."), Length(max=64)])
+    # Filled per request: "" (detect from the number) and the active carriers.
+    carrier_id = SelectField("Carrier", choices=[], default="")
 
 
 class ReopenForm(FlaskForm):

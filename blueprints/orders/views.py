@@ -1,24 +1,29 @@
-"""Order detail and the status actions on it; every change goes through models/orders/operations."""
+"""Order detail and the status actions on it; every change goes through models/orders/operations
+(and, for the parcel, models/shipping/operations)."""
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Actor, AuditEvent, CallSettings, Order, OrderLine
+from models import Actor, AuditEvent, CallSettings, Carrier, Order, OrderLine, ParcelEvent
 from models.calls.queue import held_order
+from models.errors import InvalidInput, TransitionRefused
 from models.orders.counters import status_counts
 from models.orders.listing import list_orders
-from models.orders.operations import change_shipping, reopen_order
-from models.status import Confirmation, Role, shipping_targets
+from models.orders.operations import reopen_order
+from models.shipping.detection import load_and_detect
+from models.shipping.operations import move_by_hand, parcel_of, set_tracking
+from models.status import Confirmation, DeliveryMode, Role, shipping_targets
 
 from ..web import MAX_ID, form_error, is_fragment, render, role_required
 from . import bp
-from .forms import ReopenForm, ShippingForm
+from .forms import ReopenForm, ShippingForm, TrackingForm
 from .listing import Lookups, filter_form, query_args, to_filters
 
 VIEWERS = (Role.AGENT, Role.OPERATOR, Role.MANAGER)
+SHIPPERS = (Role.OPERATOR, Role.MANAGER, Role.ADMIN)
 
 
 def _load(order_id: int) -> Order:
@@ -50,13 +55,36 @@ def _agent_may_see(order: Order) -> bool:
                 and held.phone_normalized == order.phone_normalized)
 
 
-def _page(order: Order, status: int = 200):
+def _has_parcel_desk(order: Order) -> bool:
+    """A confirmed carrier order: one whose parcel an operator may give a tracking number."""
+    return bool(order.shipping_status) and order.delivery_mode == DeliveryMode.CARRIER
+
+
+def _carrier_choices() -> dict[str, str]:
+    """The tracking form's carriers: detect from the number, or one of the active carriers."""
+    active = db.session.execute(
+        select(Carrier.id, Carrier.name).where(Carrier.active.is_(True)).order_by(Carrier.name))
+    return {"": "Detect from the number", **{str(i): name for i, name in active}}
+
+
+def _page(order: Order, status: int = 200, notice: str | None = None):
     """Render the detail page, or just its state block for an htmx action."""
     actor = Actor.of(current_user)
     events = db.session.execute(
         select(AuditEvent).where(AuditEvent.order_id == order.id)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     ).scalars().all()
+    parcel = parcel_of(order.id)
+    timeline = []
+    if parcel is not None:
+        timeline = db.session.execute(
+            select(ParcelEvent).where(ParcelEvent.parcel_id == parcel.id)
+            .order_by(ParcelEvent.occurred_at.desc(), ParcelEvent.id.desc())
+        ).scalars().all()
+    tracking_form = None
+    if current_user.role in SHIPPERS and _has_parcel_desk(order):
+        tracking_form = TrackingForm(formdata=None)
+        tracking_form.carrier_id.choices = _carrier_choices()
     targets = []
     if order.shipping_status:
         targets = shipping_targets(order.shipping_status, order.delivery_mode, actor.parties)
@@ -67,14 +95,17 @@ def _page(order: Order, status: int = 200):
     return render(
         "orders/detail.html", block="order_state", status=status, order=order, events=events,
         shipping_targets=targets, can_reopen=can_reopen, shipping_form=ShippingForm(),
-        reopen_form=ReopenForm(),
+        reopen_form=ReopenForm(), parcel=parcel, timeline=timeline, tracking_form=tracking_form,
+        notice=notice,
     )
 
 
-def _done(order: Order):
+def _done(order: Order, notice: str | None = None):
     """After a change: the refreshed state block for htmx, a 303 for a plain form."""
     if is_fragment():
-        return _page(order)
+        return _page(order, notice=notice)
+    if notice:
+        flash(notice, "info")
     return redirect(url_for("orders.detail", order_id=order.id), code=303)
 
 
@@ -105,17 +136,44 @@ def detail(order_id: int):
 @bp.post("/<int:order_id>/shipping")
 @role_required(Role.OPERATOR, Role.MANAGER)
 def set_shipping(order_id: int):
-    """Move the parcel to another shipping status (operator moves)."""
+    """Move the parcel to another shipping status (operator moves), on its timeline too."""
     order = _load(order_id)
     form = ShippingForm()
     if not form.validate():
         raise form_error(form)
-    change_shipping(
-        order, form.to.data, Actor.of(current_user), note=form.note.data or "",
-        expected_version=form.version.data, tracking_number=form.tracking_number.data,
-    )
+    move_by_hand(order, form.to.data, Actor.of(current_user), source="manual",
+                 note=form.note.data or "", expected_version=form.version.data)
     db.session.commit()
     return _done(order)
+
+
+@bp.post("/<int:order_id>/tracking")
+@role_required(Role.OPERATOR, Role.MANAGER)
+def set_parcel_tracking(order_id: int):
+    """Set or correct the parcel's tracking number and carrier; no carrier picked = detect."""
+    order = _load(order_id)
+    form = TrackingForm()
+    form.carrier_id.choices = _carrier_choices()
+    if not form.validate():
+        raise form_error(form)
+    if not _has_parcel_desk(order):
+        raise TransitionRefused(f"Order {order.reference} has no parcel to track: it is not "
+                                "a confirmed carrier order.")
+    notice = None
+    if form.carrier_id.data:
+        carrier_id, method, confidence = int(form.carrier_id.data), "operator", 100
+    else:
+        found = load_and_detect(form.tracking_number.data, order_carrier_id=order.carrier_id,
+                                channel_carrier_id=order.channel.default_carrier_id)
+        if found.carrier_id is None:
+            raise InvalidInput(f"Could not tell the carrier: {found.note}. Pick it in the list.")
+        carrier_id, method, confidence = found.carrier_id, found.method, found.confidence
+        name = db.session.get(Carrier, carrier_id).name
+        notice = f"Detected {name} ({confidence}% sure): {found.note}."
+    set_tracking(order, form.tracking_number.data, carrier_id, Actor.of(current_user),
+                 method=method, confidence=confidence)
+    db.session.commit()
+    return _done(order, notice)
 
 
 @bp.post("/<int:order_id>/reopen")

@@ -201,13 +201,21 @@ def test_set_shipping_htmx_returns_updated_fragment(login, confirmed):
 def test_set_shipping_form_post_redirects_to_detail(login, confirmed):
     order = confirmed()
     c = login("operator")
-    resp = ship(c, order, "fulfilled", tracking_number=" TRK-42 ")
+    resp = ship(c, order, "fulfilled")
     assert resp.status_code == 303
     assert location(resp)[0] == f"/orders/{order.id}"
     page = c.get(location(resp)[0])
     assert header_statuses(page) == ["confirmed", "fulfilled"]
-    assert "TRK-42" in text(page)
-    assert reload(order.id).tracking_number == "TRK-42"
+    assert reload(order.id).shipping_status == "fulfilled"
+
+
+def test_set_shipping_form_has_no_tracking_field(login, confirmed):
+    """The tracking number is set with the parcel's own form, not with a status move."""
+    order = confirmed()
+    page = login("operator").get(f"/orders/{order.id}").get_data(as_text=True)
+    move_form = page.split(f'action="/orders/{order.id}/shipping"', 1)[1].split("</form>", 1)[0]
+    assert 'name="tracking_number"' not in move_form
+    assert f'action="/orders/{order.id}/tracking"' in page
 
 
 def test_set_shipping_refused_transition_htmx(login, confirmed):
