@@ -20,6 +20,7 @@ NAV = [
     ("Call team", "calls.team_view", {Role.MANAGER, Role.ADMIN}),
     ("Orders", "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    ("Stock", "stock.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),
     ("Carriers", "settings.carriers", {Role.MANAGER, Role.ADMIN}),
     ("Users", "settings.users", {Role.ADMIN}),

@@ -22,7 +22,8 @@ HOMES = {
     "manager": ("/boards/", "Status board"),
     "admin": ("/settings/users", "Users"),
 }
-HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders", "/calls/team": "Call team"}
+HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders", "/calls/team": "Call team",
+                                    "/stock/": "Stock", "/settings/carriers": "Carriers"}
 EXPIRED = "Your form expired"
 
 
@@ -387,9 +388,9 @@ def test_forbidden_htmx_request_gets_readable_fragment(login):
 
 NAV = {
     "agent": ["Calls"],
-    "operator": ["Orders", "Shipping"],
-    "manager": ["Call team", "Orders", "Shipping", "Boards"],
-    "admin": ["Call team", "Orders", "Shipping", "Boards", "Users"],
+    "operator": ["Orders", "Shipping", "Stock"],
+    "manager": ["Call team", "Orders", "Shipping", "Stock", "Boards", "Carriers"],
+    "admin": ["Call team", "Orders", "Shipping", "Stock", "Boards", "Carriers", "Users"],
 }
 
 
