@@ -1,0 +1,123 @@
+"""Scan mode and the desk's bulk actions in a real browser: focus, colours, tones, undo,
+chunked bulk moves with progress."""
+
+from datetime import datetime, timedelta
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from extensions import db
+from models import Order
+
+TIMEOUT = 5_000
+GREEN_BG, RED_BG = "rgb(220, 252, 231)", "rgb(254, 226, 226)"
+
+
+def status_of(order_id: int) -> str:
+    db.session.rollback()
+    return db.session.get(Order, order_id).shipping_status
+
+
+def log_in(page: Page, live_server: str, username: str) -> None:
+    """Log in as an operator and land on the shipping desk."""
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("browser-pw-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Shipping")
+    expect(page).to_have_url(f"{live_server}/shipping/")
+
+
+def test_scan_mode_packs_refuses_and_undoes_without_losing_focus(
+    page: Page, live_server, make_user, parcel_order
+):
+    operator = make_user(role="operator", username="youssef", password="browser-pw-1")
+    order, _ = parcel_order("created", customer_name="Fatima Zahra")
+    second, _ = parcel_order("created", customer_name="Karim Tazi")
+    log_in(page, live_server, operator.username)
+    page.get_by_role("button", name="Scan mode").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Scan mode")
+    field = page.locator("#scan-code")
+    expect(field).to_be_focused()
+    desk = page.locator("#scan-desk")
+    scans = page.locator("#scans > li")
+
+    page.keyboard.type(f"#{order.id}")
+    page.keyboard.press("Enter")
+    expect(scans).to_have_count(1)
+    packed = scans.first
+    expect(packed).to_have_attribute("data-outcome", "ok")
+    expect(packed).to_contain_text(f"Packed #{order.id}.")
+    expect(packed).to_contain_text("Fatima Zahra")
+    expect(packed).to_have_css("background-color", GREEN_BG)
+    expect(desk).to_have_attribute("data-last-tone", "high")
+    expect(field).to_be_focused()
+    expect(field).to_have_value("")
+    assert status_of(order.id) == "fulfilled"
+
+    # A scanner does not wait for the answer: two codes back to back stay two scans.
+    page.keyboard.type("NO-SUCH-PARCEL")
+    page.keyboard.press("Enter")
+    page.keyboard.type(f"#{second.id}")
+    page.keyboard.press("Enter")
+    expect(scans).to_have_count(3)
+    expect(scans.first).to_contain_text(f"Packed #{second.id}.")  # newest first
+    unknown = scans.nth(1)
+    expect(unknown).to_have_attribute("data-outcome", "refused")
+    expect(unknown).to_contain_text("No order or parcel with that code.")
+    expect(unknown).to_have_css("background-color", RED_BG)
+    expect(field).to_be_focused()
+    assert status_of(second.id) == "fulfilled"
+
+    page.keyboard.type("ANOTHER-UNKNOWN")
+    page.keyboard.press("Enter")
+    expect(scans).to_have_count(4)
+    expect(desk).to_have_attribute("data-last-tone", "low")
+
+    # A click elsewhere on the page does not take the field's focus away.
+    page.get_by_role("heading", name="Scans this session").click()
+    expect(field).to_be_focused()
+
+    page.locator(f'#scans > li[data-order="{order.id}"]').get_by_role(
+        "button", name="Undo").click()
+    undone = page.locator(f'#scans > li[data-order="{order.id}"]')
+    expect(undone).to_have_attribute("data-kind", "undo")
+    expect(undone).to_contain_text(f"Undone: #{order.id} is back to Created")
+    expect(scans).to_have_count(4)
+    expect(field).to_be_focused()
+    assert status_of(order.id) == "created"
+
+
+def test_desk_bulk_fulfilled_in_chunks_of_fifty_reports_each_order(
+    page: Page, live_server, make_user, make_order, make_product, make_channel, make_carrier
+):
+    operator = make_user(role="operator", username="hanane", password="browser-pw-1")
+    product, channel, carrier = make_product(stock=0), make_channel(), make_carrier()
+    start = datetime(2026, 11, 1, 8, 0)
+    made = [make_order(lines=[(product, 1)], channel=channel, carrier=carrier,
+                       confirmation_status="confirmed", shipping_status="created",
+                       confirmed_at=start + timedelta(minutes=i)).id for i in range(60)]
+    refused = make_order(lines=[(product, 1)], channel=channel, carrier=carrier,
+                         confirmation_status="confirmed", shipping_status="delivered",
+                         confirmed_at=start - timedelta(days=1)).id
+    log_in(page, live_server, operator.username)
+    page.get_by_label("Select every order on this page").check()
+    expect(page.locator("#selected-count")).to_have_text("50 selected")
+    page.get_by_role("link", name="Next 50 »").click()
+    expect(page.locator(f'tr[data-order="{made[-1]}"]')).to_be_visible()
+    page.get_by_label("Select every order on this page").check()
+    expect(page.locator("#selected-count")).to_have_text("61 selected")
+
+    page.get_by_role("button", name="Fulfilled", exact=True).click()
+    expect(page.locator("#bulk-progress-text")).to_have_text("All 61 orders processed.")
+    reports = page.locator("#bulk-report .bulk-report")
+    expect(reports).to_have_count(2)  # one per chunk of 50
+    expect(page.locator('#bulk-report li[data-ok="yes"]')).to_have_count(60)
+    expect(page.locator(f'#bulk-report li[data-order="{refused}"]')).to_contain_text(
+        f"Order #{refused} is Delivered; it cannot move to Fulfilled.")
+    expect(page.locator("#selected-count")).to_have_text("None selected")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Order).where(
+        Order.shipping_status == "fulfilled")) == 60
+    assert status_of(refused) == "delivered"
