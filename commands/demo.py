@@ -17,6 +17,8 @@ from models import (
     Channel,
     Order,
     OrderLine,
+    Parcel,
+    ParcelEvent,
     Product,
     StockMovement,
     Supplier,
@@ -328,6 +330,7 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
         _play(order, plan, now, users, actors, clock)
 
     db.session.flush()
+    _parcels(sandbox)
     return {
         "users": len(users),
         "warehouses": len(warehouses),
@@ -338,6 +341,46 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
         "stock movements": db.session.scalar(select(func.count()).select_from(StockMovement)),
         "audit events": db.session.scalar(select(func.count()).select_from(AuditEvent)),
     }
+
+
+# The sandbox carrier's raw code for each status its history moved a demo order to.
+_RAW = {"shipped": ("IN_TRANSIT", "In transit"),
+        "package_issue": ("DELIVERY_FAILED", "Delivery attempt failed"),
+        "delivered": ("DELIVERED", "Delivered"),
+        "in_return": ("RETURN_TO_SENDER", "Returning to sender")}
+
+
+def _parcels(carrier: Carrier) -> None:
+    """Parcels and timelines for the demo's history: each carrier order that got a tracking
+    number, with the carrier's moves from its audit trail as applied events. Orders
+    confirmed but not yet registered are left to the registration job."""
+    orders = db.session.execute(
+        select(Order).where(Order.carrier_id == carrier.id, Order.tracking_number.is_not(None))
+    ).scalars().all()
+    for order in orders:
+        moves = db.session.execute(
+            select(AuditEvent).where(AuditEvent.order_id == order.id,
+                                     AuditEvent.kind == "shipping",
+                                     AuditEvent.actor_name == "carrier:sandbox")
+            .order_by(AuditEvent.created_at)).scalars().all()
+        last = moves[-1] if moves else None
+        parcel = Parcel(
+            order_id=order.id, carrier_id=carrier.id, tracking_number=order.tracking_number,
+            idempotency_key=f"demo-{order.id}", registered_at=order.confirmed_at,
+            handed_over_at=moves[0].created_at if moves else None,
+            carrier_status=_RAW[last.to_value][0] if last else None,
+            carrier_status_text=_RAW[last.to_value][1] if last else None,
+            last_event_at=last.created_at if last else None,
+            final=order.shipping_status in ("in_return", "returned", "canceled"))
+        db.session.add(parcel)
+        db.session.flush()
+        for move in moves:
+            code, text = _RAW[move.to_value]
+            db.session.add(ParcelEvent(
+                parcel_id=parcel.id, carrier_id=carrier.id, occurred_at=move.created_at,
+                received_at=move.created_at, source="api", raw_code=code, raw_text=text,
+                location=order.city, maps_to=move.to_value, outcome="applied",
+                dedupe_key=f"demo-{move.id}"))
 
 
 def _refuse_if_filled() -> None:

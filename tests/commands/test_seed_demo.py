@@ -17,6 +17,8 @@ from models import (
     Channel,
     Order,
     OrderLine,
+    Parcel,
+    ParcelEvent,
     StockLevel,
     StockMovement,
     User,
@@ -129,6 +131,22 @@ def test_every_order_in_a_shipping_status_has_its_audit_event(ctx):
                     )
                 )
             }, order.reference
+
+
+def test_shipped_demo_orders_have_a_parcel_whose_timeline_is_the_carriers_moves(ctx):
+    parcels = {p.order_id: p for p in db.session.scalars(select(Parcel))}
+    shipped = [o for o in _orders() if o.delivery_mode == "carrier" and o.shipping_status
+               in ("shipped", "package_issue", "delivered", "in_return")]
+    assert shipped and all(o.id in parcels for o in shipped)
+    for order in shipped:
+        parcel = parcels[order.id]
+        moves = db.session.scalars(select(AuditEvent.to_value).where(
+            AuditEvent.order_id == order.id, AuditEvent.actor_name == "carrier:sandbox")
+            .order_by(AuditEvent.created_at)).all()
+        events = db.session.scalars(select(ParcelEvent.maps_to).where(
+            ParcelEvent.parcel_id == parcel.id).order_by(ParcelEvent.occurred_at)).all()
+        assert events == moves and parcel.tracking_number == order.tracking_number
+        assert parcel.final == (order.shipping_status == "in_return")
 
 
 def test_canceled_and_fake_orders_say_why(ctx):
