@@ -57,12 +57,13 @@ def carrier_webhook(code: str):
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return _error("The body is not UTF-8.", 400)
-    connection = db.session.connection()
-    stored = connection.execute(_INSERT[connection.dialect.name], {
-        "carrier_id": adapter.config.id, "delivery_id": delivery.delivery_id[:128],
-        "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
-        "received_at": utcnow(), "result": ""}).scalar()
-    db.session.commit()
+    # One statement in autocommit: the row is durable before the 202, in one round trip
+    # instead of BEGIN, INSERT and COMMIT.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        stored = connection.execute(_INSERT[connection.dialect.name], {
+            "carrier_id": adapter.config.id, "delivery_id": delivery.delivery_id[:128],
+            "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
+            "received_at": utcnow(), "result": ""}).scalar()
     if stored is None:
         return jsonify(status="duplicate", delivery_id=delivery.delivery_id), 200
     if not request_webhook_apply(adapter.config.id):
