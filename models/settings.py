@@ -18,39 +18,50 @@ class Setting(db.Model):
     value: Mapped[str] = mapped_column(String(255))
 
 
-@dataclass(frozen=True)
-class CallSettings:
-    """How the call queue behaves."""
+class StoredSettings:
+    """A frozen dataclass of settings stored as `<PREFIX><field>` rows over its defaults.
 
-    retry_delay_minutes: int = 30
-    max_attempts: int = 5
-    claim_timeout_minutes: int = 10
-    phone_region: str = "MA"
+    Subclasses are frozen dataclasses that set PREFIX; values are typed by their field.
+    """
+
+    PREFIX = ""
 
     @classmethod
-    def load(cls) -> "CallSettings":
+    def load(cls):
         """Stored values over the defaults (cached for a few seconds per process)."""
-        return cached("call_settings", cls._read)
+        return cached(f"settings:{cls.PREFIX}", cls._read)
 
     @classmethod
-    def _read(cls) -> "CallSettings":
+    def _read(cls):
         """Stored values over the defaults, from the database."""
         stored = dict(db.session.execute(
-            select(Setting.key, Setting.value).where(Setting.key.like("calls.%"))).all())
+            select(Setting.key, Setting.value).where(Setting.key.like(f"{cls.PREFIX}%"))).all())
         values = {}
         for f in fields(cls):
-            raw = stored.get(f"calls.{f.name}")
+            raw = stored.get(f"{cls.PREFIX}{f.name}")
             if raw is not None:
                 values[f.name] = int(raw) if f.type in (int, "int") else raw
         return cls(**values)
 
     def save(self) -> None:
-        """Store every value (the caller commits)."""
+        """Store every value (the caller commits; the flush clears the cache)."""
         for f in fields(self):
-            key = f"calls.{f.name}"
+            key = f"{self.PREFIX}{f.name}"
             row = db.session.get(Setting, key) or Setting(key=key)
             row.value = str(getattr(self, f.name))
             db.session.add(row)
+
+
+@dataclass(frozen=True)
+class CallSettings(StoredSettings):
+    """How the call queue behaves."""
+
+    PREFIX = "calls."
+
+    retry_delay_minutes: int = 30
+    max_attempts: int = 5
+    claim_timeout_minutes: int = 10
+    phone_region: str = "MA"
 
 
 watch(Setting)

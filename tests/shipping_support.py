@@ -1,9 +1,11 @@
 """Shipping test support: orders confirmed through the door with a registered parcel."""
 
+from datetime import datetime
+
 import pytest
 
 from extensions import db
-from models import Actor
+from models import Actor, Order
 from models.orders.operations import change_confirmation, change_shipping
 from models.shipping.operations import open_parcel, record_registration
 
@@ -17,6 +19,23 @@ PATHS = {
     "returned": [("operator", "fulfilled"), ("carrier", "shipped"), ("carrier", "in_return"),
                  ("operator", "returned")],
 }
+
+
+@pytest.fixture
+def confirmed(make_order, make_product, make_channel, make_carrier):
+    """confirmed(when, **overrides): an order confirmed at that time (status columns set
+    directly, no stock taken, no parcel), for the desk's ordering and stuck rules."""
+    product = make_product(stock=0)
+    channel, carrier = make_channel(), make_carrier()
+
+    def make(when: datetime, **overrides) -> Order:
+        overrides.setdefault("channel", channel)
+        overrides.setdefault("carrier", carrier)
+        overrides.setdefault("confirmation_status", "confirmed")
+        overrides.setdefault("shipping_status", "created")
+        return make_order(lines=[(product, 1)], confirmed_at=when, **overrides)
+
+    return make
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from models.orders.listing import Cursor
+
+from ..filters import DateRangeChecks, check_cursor
 
 
 class ShippingForm(FlaskForm):
@@ -34,7 +36,7 @@ class ReopenForm(FlaskForm):
     )
 
 
-class OrderFilterForm(FlaskForm):
+class OrderFilterForm(DateRangeChecks, FlaskForm):
     """The orders list filters, read from the query string (GET, so no CSRF)."""
 
     class Meta:
@@ -51,16 +53,6 @@ class OrderFilterForm(FlaskForm):
     q = StringField("Search", validators=[Optional(), Length(max=100)])
     before = HiddenField()
 
-    def validate_to(self, field):
-        """A range must not end before it starts."""
-        if field.data and self.from_.data and field.data < self.from_.data:
-            raise ValidationError("The end date is before the start date.")
-
     def validate_before(self, field):
         """The cursor must be one the list produced."""
-        if field.data:
-            try:
-                Cursor.decode(field.data)
-            except ValueError:
-                raise ValidationError("That page link is broken; start from the first page.") \
-                    from None
+        check_cursor(Cursor, field)

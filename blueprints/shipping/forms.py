@@ -9,13 +9,13 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    ValidationError,
 )
 
 from models.errors import InvalidInput
 from models.shipping.desk import MAX_SELECTED, Cursor
 from models.status import Shipping
 
+from ..filters import DateRangeChecks, check_cursor
 from ..web import MAX_ID
 
 # Bulk moves the desk offers, and the two actions that move nothing.
@@ -23,7 +23,7 @@ BULK_MOVES = (Shipping.FULFILLED.value, Shipping.RETURNED.value, Shipping.CANCEL
 SYNC, SLIPS = "sync", "slips"
 
 
-class DeskFilterForm(FlaskForm):
+class DeskFilterForm(DateRangeChecks, FlaskForm):
     """The desk's filters, read from the query string (GET, so no CSRF)."""
 
     class Meta:
@@ -39,19 +39,9 @@ class DeskFilterForm(FlaskForm):
     error = BooleanField("Errors only")
     after = HiddenField()
 
-    def validate_to(self, field):
-        """A range must not end before it starts."""
-        if field.data and self.from_.data and field.data < self.from_.data:
-            raise ValidationError("The end date is before the start date.")
-
     def validate_after(self, field):
         """The cursor must be one the desk produced."""
-        if field.data:
-            try:
-                Cursor.decode(field.data)
-            except ValueError:
-                raise ValidationError("That page link is broken; start from the first page.") \
-                    from None
+        check_cursor(Cursor, field)
 
 
 class BulkForm(FlaskForm):

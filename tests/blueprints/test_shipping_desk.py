@@ -65,22 +65,6 @@ def status_of(order) -> str:
     return db.session.get(Order, order.id).shipping_status
 
 
-@pytest.fixture
-def confirmed(make_order, make_product, make_channel, make_carrier):
-    """confirmed(confirmed_at, **overrides): an order confirmed at that time, no parcel."""
-    product = make_product(stock=0)
-    channel, carrier = make_channel(), make_carrier()
-
-    def make(confirmed_at: datetime, **overrides) -> Order:
-        overrides.setdefault("channel", channel)
-        overrides.setdefault("carrier", carrier)
-        overrides.setdefault("confirmation_status", "confirmed")
-        overrides.setdefault("shipping_status", "created")
-        return make_order(lines=[(product, 1)], confirmed_at=confirmed_at, **overrides)
-
-    return make
-
-
 # -- access and fragments -----------------------------------------------------------
 
 @pytest.mark.parametrize(("role", "status"), [

@@ -2,7 +2,6 @@
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import update
 
 from extensions import db
@@ -42,22 +41,6 @@ def set_order(order, **values):
     """Plain UPDATE: the ORM would stamp updated_at itself."""
     db.session.execute(update(Order).where(Order.id == order.id).values(**values))
     db.session.commit()
-
-
-@pytest.fixture
-def confirmed(make_order, make_product, make_channel, make_carrier):
-    """confirmed(confirmed_at, **overrides): an order confirmed at that time, no parcel."""
-    product = make_product(stock=0)
-    channel, carrier = make_channel(), make_carrier()
-
-    def make(confirmed_at: datetime, **overrides) -> Order:
-        overrides.setdefault("channel", channel)
-        overrides.setdefault("carrier", carrier)
-        overrides.setdefault("confirmation_status", "confirmed")
-        overrides.setdefault("shipping_status", "created")
-        return make_order(lines=[(product, 1)], confirmed_at=confirmed_at, **overrides)
-
-    return make
 
 
 def test_desk_rows_carry_the_parcel_columns_oldest_confirmation_first(parcel_order, confirmed):
