@@ -8,6 +8,10 @@ the caller (a view or a job) commits.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.util import identity_key
 
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
@@ -27,9 +31,10 @@ from models.status import (
     confirmation_parties,
     shipping_parties,
 )
-from models.stock.ledger import reserve_order_stock, restock_lines
+from models.stock.ledger import restock_lines, take_stock
 
 from .agent_days import count_call
+from .counters import count_move
 from .tables import Order
 
 NEEDS_REASON = frozenset({Confirmation.CANCELED, Confirmation.FAKE})
@@ -156,32 +161,72 @@ def change_confirmation(
     order: Order, to: str, actor: Actor, *, note: str = "",
     expected_version: int | None = None, callback_at: datetime | None = None,
 ) -> Outcome:
-    """Record a call outcome (or a system cancel) through the confirmation table."""
+    """Record a call outcome (or a system cancel) on an ORM order, through the one writer."""
     check_version(order, expected_version)
     move = plan_confirmation(order, to, actor, note=note, callback_at=callback_at)
-    src, dst = move.src, move.dst
-    now = utcnow()
-    values = confirmation_values(order, order.lines, move, actor, callback_at, now)
-    for name, value in values.items():
-        setattr(order, name, value)
-    if actor.acts_as(Party.AGENT):
-        count_call(actor.user_id, dst, now)
-    audit(order, actor, "confirmation", src.value, dst.value, move.note)
-    outcome = Outcome(order, "confirmation", src.value, dst.value)
-    if dst == Confirmation.CONFIRMED:
-        _confirm(order, actor, outcome)
-    db.session.flush()
+    db.session.flush()  # pending edits first: the write checks the version they leave
+    outcome, _day = write_confirmation(order, order.lines, move, actor, callback_at=callback_at)
+    outcome.order = order
     return outcome
 
 
-def _confirm(order: Order, actor: Actor, outcome: Outcome) -> None:
-    """The shipping side opened (confirmation_values): audit it, take the stock, and
-    leave the parcel's registration due."""
-    audit(order, actor, "shipping", None, Shipping.CREATED.value)
-    db.session.flush()
-    if Effect.TAKE_STOCK in CONFIRMATION_EFFECTS[Confirmation.CONFIRMED]:
-        reserve_order_stock(order, actor)
-    outcome.due += parcel_effects(order.delivery_mode)
+_WRITE_ORDER = (
+    update(Order.__table__)
+    .where(Order.__table__.c.id == bindparam("order_id"),
+           Order.__table__.c.version == bindparam("seen"))
+    .values(version=Order.__table__.c.version + 1)
+)
+
+
+def write_confirmation(order, lines, move: Move, actor: Actor, *,
+                       callback_at: datetime | None = None, max_attempts: int | None = None):
+    """The one writer of confirmation columns: the ORM door and the call screen both end here.
+
+    `order` is the row the move was planned on (ORM object or plain row: id, version,
+    channel_id, statuses, attempts, delivery_mode) and `lines` its lines. One UPDATE guarded
+    by the version read, the audit events in one INSERT, the counters, the agent's day and,
+    for Confirmed, the stock, in the caller's transaction. With `max_attempts`, the No answer
+    that reaches it cancels the order as the system (checked against the table too).
+    Returns (Outcome, the agent's day or None).
+    """
+    now = utcnow()
+    events = [audit_row(order.id, actor, "confirmation", move.src.value, move.dst.value,
+                        move.note, now)]
+    values = confirmation_values(order, lines, move, actor, callback_at, now)
+    values["updated_at"] = now
+    result = Outcome(order, "confirmation", move.src.value, move.dst.value)
+    if (max_attempts and move.dst == Confirmation.NO_ANSWER
+            and order.attempts + 1 >= max_attempts):
+        reached = SimpleNamespace(id=order.id, confirmation_status=move.dst.value,
+                                  claimed_by_id=None)
+        cancel = plan_confirmation(reached, Confirmation.CANCELED, Actor.system(),
+                                   note=f"unreachable after {order.attempts + 1} attempts")
+        values["confirmation_status"] = cancel.dst.value
+        events.append(audit_row(order.id, Actor.system(), "confirmation", cancel.src.value,
+                                cancel.dst.value, cancel.note, now))
+    elif move.dst == Confirmation.CONFIRMED:
+        events.append(audit_row(order.id, actor, "shipping", None, Shipping.CREATED.value,
+                                "", now))
+    if db.session.execute(_WRITE_ORDER.values(**values),
+                          {"order_id": order.id, "seen": order.version}).rowcount != 1:
+        raise Conflict(f"Order #{order.id} was changed by someone else meanwhile; "
+                       "nothing was saved.")
+    if move.dst == Confirmation.CONFIRMED:
+        events += take_stock(order.id, lines, actor)
+        result.due += parcel_effects(order.delivery_mode)
+    db.session.execute(insert(AuditEvent.__table__), events)
+    count_move(order.channel_id, (order.confirmation_status, order.shipping_status),
+               (values["confirmation_status"], values.get("shipping_status")))
+    day = count_call(actor.user_id, move.dst, now) if actor.acts_as(Party.AGENT) else None
+    expire_order(order.id)
+    return result, day
+
+
+def expire_order(order_id: int) -> None:
+    """An ORM copy of the order loaded earlier in this session is stale after a plain UPDATE."""
+    loaded = db.session.identity_map.get(identity_key(Order, order_id))
+    if loaded is not None:
+        db.session.expire(loaded)
 
 
 def plan_shipping(order, to: str, actor: Actor) -> Shipping | None:

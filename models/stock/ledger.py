@@ -131,13 +131,6 @@ def _expire_levels() -> None:
             db.session.expire(obj)
 
 
-def reserve_order_stock(order, actor: Actor) -> None:
-    """Take every warehouse line of a confirmed order out of stock, with its audit events."""
-    events = take_stock(order.id, order.lines, actor)
-    if events:
-        db.session.execute(insert(AuditEvent.__table__), events)
-
-
 def unrestocked_reserves(line_ids):
     """Reserve movements of these order lines that have no restock movement yet.
 

@@ -140,12 +140,11 @@ def test_concurrent_write_is_caught_by_the_version_column(app, make_order, make_
         other = db.session.get(type(order), order.id)
         other.city = "Fès"
         db.session.commit()
-    from sqlalchemy.orm.exc import StaleDataError
-
-    with pytest.raises(StaleDataError):
+    with pytest.raises(Conflict, match="changed by someone else"):
         change_confirmation(order, "no_answer", Actor.of(agent))
-        db.session.commit()
     db.session.rollback()
+    assert db.session.get(type(order), order.id).confirmation_status == "new"
+    assert events(order, "confirmation") == []
 
 
 def test_agent_must_hold_the_order(make_order, make_user):
