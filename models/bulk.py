@@ -49,13 +49,13 @@ def update_rows(table: Table, rows: list[dict], *, match: tuple[str, ...] = ("id
     connection = db.session.connection()
     columns = list(rows[0])
     assigned = [c for c in columns if c not in match]
-    if _postgres(connection):
+    if _postgres(connection) and len(rows) >= COPY_FROM:
         return _update_from_copy(connection, table, rows, columns, assigned, match,
                                  extra_set, params or {})
     sets = [f"{c} = :{c}" for c in assigned] + ([extra_set] if extra_set else [])
     where = " AND ".join(f"{c} = :{c}" for c in match)
     statement = text(f"UPDATE {table.name} SET {', '.join(sets)} WHERE {where}")
-    # One statement per row: executemany's rowcount is not a reliable total on SQLite.
+    # One statement per row: executemany's rowcount is not a reliable total everywhere.
     return sum(connection.execute(statement, {**(params or {}), **row}).rowcount
                for row in rows)
 

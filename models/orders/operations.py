@@ -16,6 +16,7 @@ from sqlalchemy.orm.util import identity_key
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db, utcnow
+from models.bulk import insert_rows, update_rows
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from models.phones import normalize_phone
 from models.status import (
@@ -34,7 +35,7 @@ from models.status import (
 from models.stock.ledger import restock_lines, take_stock
 
 from .agent_days import count_call
-from .counters import count_move
+from .counters import count_move, count_moves
 from .tables import Order
 
 NEEDS_REASON = frozenset({Confirmation.CANCELED, Confirmation.FAKE})
@@ -263,13 +264,16 @@ def change_shipping(
     dst = plan_shipping(order, to, actor)
     if dst is None:
         return Outcome(order, "shipping", order.shipping_status, order.shipping_status)
-    src = Shipping(order.shipping_status)
+    src = order.shipping_status
     if tracking_number:
         order.tracking_number = tracking_number.strip()
-    order.shipping_status = dst.value
-    audit(order, actor, "shipping", src.value, dst.value, (note or "").strip())
-    db.session.flush()
-    outcome = Outcome(order, "shipping", src.value, dst.value)
+    db.session.flush()  # pending edits first: the write checks the version they leave
+    now = utcnow()
+    write_shipping([ShippingWrite(
+        order.id, order.channel_id, order.confirmation_status, order.version, src, dst.value,
+        [audit_row(order.id, actor, "shipping", src, dst.value, (note or "").strip(), now)],
+    )], now)
+    outcome = Outcome(order, "shipping", src, dst.value)
     for effect in SHIPPING_EFFECTS.get(dst, ()):
         if effect == Effect.RESTOCK:
             restock_order(order, actor)
@@ -277,6 +281,45 @@ def change_shipping(
             outcome.due.append(effect)
     db.session.flush()
     return outcome
+
+
+@dataclass(frozen=True)
+class ShippingWrite:
+    """One order's shipping move(s) as planned: the version read, where it ends, its audits."""
+
+    order_id: int
+    channel_id: int
+    confirmation_status: str
+    version: int
+    src: str | None
+    dst: str
+    audits: list
+
+
+def write_shipping(moves: list[ShippingWrite], now: datetime) -> None:
+    """The one writer of shipping_status: an operator's move and a carrier's batch end here.
+
+    Set-based for any number of orders (one UPDATE … FROM a temporary table on PostgreSQL
+    for big batches), each row guarded by the version it was planned on; then the audit
+    events and the counters. Raises Conflict, writing nothing, when any order changed
+    underneath. Stock effects are the caller's (change_shipping restocks on Returned).
+    """
+    if not moves:
+        return
+    changed = update_rows(
+        Order.__table__,
+        [{"id": m.order_id, "version": m.version, "shipping_status": m.dst, "updated_at": now}
+         for m in moves],
+        match=("id", "version"), extra_set="version = orders.version + 1")
+    if changed != len(moves):
+        raise Conflict("The order was changed by someone else meanwhile; nothing was saved."
+                       if len(moves) == 1 else
+                       "Some orders changed while these moves were written; nothing was saved.")
+    insert_rows(AuditEvent.__table__, [row for m in moves for row in m.audits])
+    count_moves((m.channel_id, (m.confirmation_status, m.src), (m.confirmation_status, m.dst))
+                for m in moves)
+    for m in moves:
+        expire_order(m.order_id)
 
 
 def reopen_order(

@@ -3,8 +3,9 @@
 A sync page or a webhook batch brings hundreds or thousands of events. Each is
 checked by the door's own `plan_shipping` (table, actor) on plain rows, in carrier
 time order per parcel, and the batch is written set-based: the timeline rows, the
-orders' new shipping status (one version-guarded UPDATE for all), their audit events,
-the status counters and the parcels' last news, in the caller's transaction.
+orders' new shipping status, audit events and counters by the door's one writer
+(write_shipping: one version-guarded UPDATE for the whole batch), and the parcels' last
+news, in the caller's transaction.
 Carriers never make a move with a stock effect (Returned is the operator's), so this
 path writes no stock.
 """
@@ -18,12 +19,11 @@ from sqlalchemy import Integer, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from models.actor import Actor
-from models.audit import AuditEvent, audit_row
+from models.audit import audit_row
 from models.base import db, utcnow
 from models.bulk import insert_rows, update_rows
-from models.errors import Conflict, DomainError
-from models.orders.counters import count_moves
-from models.orders.operations import plan_shipping
+from models.errors import DomainError
+from models.orders.operations import ShippingWrite, plan_shipping, write_shipping
 from models.orders.tables import Order
 from models.status import SHIPPING_EFFECTS, Effect, Shipping
 
@@ -80,6 +80,7 @@ class _State:
     start_status: str | None = None
     latest: object = None  # newest non-stale event: the parcel's "last raw status"
     moved: list = field(default_factory=list)
+    audits: list = field(default_factory=list)
 
 
 def _covering(column, values: list, type_):
@@ -143,7 +144,7 @@ def apply_carrier_events(
     result.counts["unknown_parcel"] = sum(len(by_number[n]) for n in result.unknown)
     known = _known_keys([s.parcel_id for s in states.values()])
 
-    timeline, audits = [], []
+    timeline = []
     for number, state in states.items():
         seen = set()
         for event in sorted(by_number[number], key=lambda e: e.occurred_at):
@@ -152,7 +153,7 @@ def apply_carrier_events(
                 result.counts["duplicate"] += 1
                 continue
             seen.add(key)
-            outcome, maps_to, reason = _decide(state, event, actor, map_status, audits, now)
+            outcome, maps_to, reason = _decide(state, event, actor, map_status, now)
             result.counts[outcome] += 1
             timeline.append({
                 "parcel_id": state.parcel_id, "carrier_id": carrier_id,
@@ -161,11 +162,11 @@ def apply_carrier_events(
                 "location": (event.location or "")[:120], "maps_to": maps_to,
                 "outcome": outcome, "reason": reason[:255], "dedupe_key": key,
             })
-    _write(states, timeline, audits, result, now)
+    _write(states, timeline, result, now)
     return result
 
 
-def _decide(state: _State, event, actor: Actor, map_status, audits: list, now):
+def _decide(state: _State, event, actor: Actor, map_status, now):
     """(outcome, maps_to, reason) for one new event; applies it to the state when allowed."""
     if state.last_event_at is not None and event.occurred_at < state.last_event_at:
         last = f"{state.last_event_at:%Y-%m-%d %H:%M:%S}"
@@ -186,31 +187,22 @@ def _decide(state: _State, event, actor: Actor, map_status, audits: list, now):
     # The table never lets a carrier make a move with a stock effect.
     assert Effect.RESTOCK not in SHIPPING_EFFECTS.get(dst, ())
     note = f"{event.code}: {event.text}".strip(": ")[:1000]
-    audits.append(audit_row(state.order_id, actor, "shipping", state.shipping_status,
-                            dst.value, note, now))
+    state.audits.append(audit_row(state.order_id, actor, "shipping", state.shipping_status,
+                                  dst.value, note, now))
     state.moved.append((state.shipping_status, dst.value))
     state.shipping_status = dst.value
     state.final = dst in FINAL_FOR_CARRIER
     return APPLIED, maps_to, ""
 
 
-def _write(states: dict[str, _State], timeline: list, audits: list, result: Applied,
-           now: datetime) -> None:
+def _write(states: dict[str, _State], timeline: list, result: Applied, now: datetime) -> None:
     """Write the batch set-based: timeline, orders, audit trail, counters, parcels."""
     insert_rows(ParcelEvent.__table__, timeline)
     moved = [s for s in states.values() if s.moved]
     if moved:
-        changed = update_rows(
-            Order.__table__,
-            [{"id": s.order_id, "version": s.version, "shipping_status": s.shipping_status,
-              "updated_at": now} for s in moved],
-            match=("id", "version"), extra_set="version = orders.version + 1")
-        if changed != len(moved):
-            raise Conflict("Some orders changed while carrier events were applied; "
-                           "the batch is retried.")
-        insert_rows(AuditEvent.__table__, audits)
-        count_moves((s.channel_id, (s.confirmation_status, s.start_status),
-                     (s.confirmation_status, s.shipping_status)) for s in moved)
+        write_shipping([ShippingWrite(s.order_id, s.channel_id, s.confirmation_status,
+                                      s.version, s.start_status, s.shipping_status, s.audits)
+                        for s in moved], now)
         result.changed_orders = {s.order_id for s in moved}
         result.push_tracking = [s.order_id for s in moved
                                 if any(dst == Shipping.SHIPPED for _src, dst in s.moved)]
@@ -220,12 +212,11 @@ def _write(states: dict[str, _State], timeline: list, audits: list, result: Appl
          "carrier_status_text": (s.latest.text or "")[:255],
          "last_event_at": s.last_event_at, "final": s.final, "updated_at": now}
         for s in news])
-    _forget_loaded(result.changed_orders, {s.parcel_id for s in news})
+    _forget_parcels({s.parcel_id for s in news})
 
 
-def _forget_loaded(order_ids: set[int], parcel_ids: set[int]) -> None:
-    """Objects this session loaded earlier are stale after plain UPDATEs."""
+def _forget_parcels(parcel_ids: set[int]) -> None:
+    """Parcels this session loaded earlier are stale after the plain UPDATE."""
     for obj in list(db.session.identity_map.values()):
-        if (isinstance(obj, Order) and obj.id in order_ids) or (
-                isinstance(obj, Parcel) and obj.id in parcel_ids):
+        if isinstance(obj, Parcel) and obj.id in parcel_ids:
             db.session.expire(obj)
