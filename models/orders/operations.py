@@ -208,19 +208,35 @@ def write_confirmation(order, lines, move: Move, actor: Actor, *,
     elif move.dst == Confirmation.CONFIRMED:
         events.append(audit_row(order.id, actor, "shipping", None, Shipping.CREATED.value,
                                 "", now))
+    if move.dst == Confirmation.CONFIRMED:
+        # The stock rows go in after the order's UPDATE (write_order), in the same
+        # transaction: a shortage refuses the whole move.
+        result.due += parcel_effects(order.delivery_mode)
+    write_order(order, values, events,
+                stock=(lines, actor) if move.dst == Confirmation.CONFIRMED else None)
+    day = count_call(actor.user_id, move.dst, now) if actor.acts_as(Party.AGENT) else None
+    return result, day
+
+
+def write_order(order, values: dict, events: list[dict], *, stock=None) -> None:
+    """The one writer of an order's confirmation columns (outcomes, system cancels, reopen).
+
+    One UPDATE guarded by the version the move was planned on (Conflict, nothing written,
+    when it changed), then the stock taken for a confirmation (`stock` = (lines, actor)),
+    the audit events in one INSERT and the status counters.
+    """
     if db.session.execute(_WRITE_ORDER.values(**values),
                           {"order_id": order.id, "seen": order.version}).rowcount != 1:
         raise Conflict(f"Order #{order.id} was changed by someone else meanwhile; "
                        "nothing was saved.")
-    if move.dst == Confirmation.CONFIRMED:
-        events += take_stock(order.id, lines, actor)
-        result.due += parcel_effects(order.delivery_mode)
+    if stock is not None:
+        lines, actor = stock
+        events = events + take_stock(order.id, lines, actor)
     db.session.execute(insert(AuditEvent.__table__), events)
     count_move(order.channel_id, (order.confirmation_status, order.shipping_status),
-               (values["confirmation_status"], values.get("shipping_status")))
-    day = count_call(actor.user_id, move.dst, now) if actor.acts_as(Party.AGENT) else None
+               (values["confirmation_status"], values.get("shipping_status",
+                                                         order.shipping_status)))
     expire_order(order.id)
-    return result, day
 
 
 def expire_order(order_id: int) -> None:
@@ -338,13 +354,13 @@ def reopen_order(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Write why the order is being reopened.")
-    order.confirmation_status = Confirmation.NEW.value
-    order.attempts = 0
-    order.callback_at = None
-    order.claimed_by_id = None
-    order.claimed_at = None
-    audit(order, actor, "reopen", src.value, Confirmation.NEW.value, reason)
-    db.session.flush()
+    db.session.flush()  # pending edits first: the write checks the version they leave
+    now = utcnow()
+    write_order(order, {"confirmation_status": Confirmation.NEW.value, "attempts": 0,
+                        "callback_at": None, "claimed_by_id": None, "claimed_at": None,
+                        "updated_at": now},
+                [audit_row(order.id, actor, "reopen", src.value, Confirmation.NEW.value,
+                           reason, now)])
     return Outcome(order, "reopen", src.value, Confirmation.NEW.value)
 
 
