@@ -9,7 +9,7 @@ from flask_login import current_user
 from extensions import db
 from models import Actor, Order
 from models.errors import DomainError
-from models.shipping.operations import find_for_scan, move_by_hand, parcel_of, undo_packing
+from models.shipping.operations import find_for_scan, parcel_of, scan_move, undo_packing
 from models.status import Role, Shipping
 
 from ..web import form_error, get_or_404, is_fragment, render, role_required
@@ -17,14 +17,6 @@ from . import bp
 from .forms import ScanForm
 
 SCAN_ROLES = (Role.OPERATOR, Role.MANAGER)
-# The parcels a scan moves; any other status is refused with the door's reason for
-# Fulfilled (the packing move), which names the status the order is in.
-SCAN_MOVES = {Shipping.CREATED.value: Shipping.FULFILLED.value,
-              Shipping.IN_RETURN.value: Shipping.RETURNED.value}
-ALREADY = {
-    Shipping.FULFILLED.value: "Already packed: {ref} was scanned before; nothing changed.",
-    Shipping.RETURNED.value: "Already returned: {ref} is back in stock; nothing changed.",
-}
 
 
 @dataclass
@@ -58,12 +50,8 @@ def scan_code(code: str, actor: Actor) -> ScanResult:
         return ScanResult(code, False, "No order or parcel with that code.", http_status=404)
     result = ScanResult(code, False, "", order.id, order.customer_name, order.city,
                         order.shipping_status, http_status=409)
-    if order.shipping_status in ALREADY:
-        result.message = ALREADY[order.shipping_status].format(ref=order.reference)
-        return result
-    to = SCAN_MOVES.get(order.shipping_status, Shipping.FULFILLED.value)
     try:
-        move_by_hand(order, to, actor, source="scan", note=f"scanned {code}"[:255])
+        to = scan_move(order, code, actor)
     except DomainError as refused:
         db.session.rollback()
         result.message = refused.message

@@ -14,14 +14,11 @@ from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from extensions import db
 from models import Actor, Order, Parcel, utcnow
-from models.errors import DomainError
 from models.orders.counters import status_counts
 from models.shipping.desk import (
     LONG_RETURN,
@@ -33,7 +30,7 @@ from models.shipping.desk import (
     problem_counts,
 )
 from models.shipping.desk import Cursor as DeskCursor
-from models.shipping.operations import move_by_hand
+from models.shipping.operations import move_many
 from models.shipping.settings import ShippingSettings
 from models.status import SHIPPING_INFO, Role
 from workers.shipping import sync_carrier
@@ -181,41 +178,13 @@ class Report:
 
 
 def move_each(order_ids: list[int], to: str, actor: Actor) -> Report:
-    """Move each order through the door in its own savepoint: a refusal stops only itself."""
-    orders = {o.id: o for o in db.session.execute(
-        select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
-    ).scalars()}
+    """Move each selected order (refusals stop only themselves) and report order by order."""
     report = Report(SHIPPING_INFO[to].label)
-    _begin_outer_transaction()
-    for order_id in order_ids:
-        order = orders.get(order_id)
-        if order is None:
-            report.lines.append(Line(order_id, False, "There is no such order."))
-            continue
-        try:
-            with db.session.begin_nested():
-                move_by_hand(order, to, actor, note="bulk action on the shipping desk")
-        except DomainError as refused:
-            report.lines.append(Line(order_id, False, refused.message))
-        except (StaleDataError, IntegrityError):
-            report.lines.append(Line(order_id, False, "Someone else changed it at the same "
-                                                      "moment; nothing was saved. Try again."))
-        else:
-            report.lines.append(Line(order_id, True, f"now {SHIPPING_INFO[to].label}"))
+    for order_id, moved, reason in move_many(order_ids, to, actor,
+                                             note="bulk action on the shipping desk"):
+        report.lines.append(Line(order_id, moved,
+                                 f"now {SHIPPING_INFO[to].label}" if moved else reason))
     return report
-
-
-def _begin_outer_transaction() -> None:
-    """Open the request's transaction before the first savepoint, so the view commits once.
-
-    pysqlite begins a transaction only at the first write: a SAVEPOINT issued before any
-    write would be the outermost transaction itself, and its RELEASE would commit each
-    order on its own.
-    """
-    connection = db.session.connection()
-    if (connection.dialect.name == "sqlite"
-            and not connection.connection.dbapi_connection.in_transaction):
-        connection.exec_driver_sql("BEGIN")
 
 
 def ask_carriers(order_ids: list[int], carriers: dict[int, str]) -> Report:

@@ -5,12 +5,15 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db, utcnow
 from models.catalog import Carrier, Channel
-from models.errors import InvalidInput, Missing, TransitionRefused
+from models.errors import DomainError, InvalidInput, Missing, TransitionRefused
 from models.orders.operations import Outcome, change_shipping
 from models.orders.tables import Order
 from models.status import Confirmation, DeliveryMode, Shipping
@@ -163,3 +166,66 @@ def find_for_scan(code: str) -> Order | None:
         select(Parcel.order_id).where(or_(Parcel.tracking_number == code.upper(),
                                           Parcel.tracking_number == code)).limit(1))
     return db.session.get(Order, order_id) if order_id else None
+
+
+def move_many(order_ids: list[int], to: str, actor: Actor,
+              note: str = "") -> list[tuple[int, bool, str]]:
+    """Move each order by hand in its own savepoint: a refusal stops only that order.
+
+    Returns (order id, moved, the door's reason when refused) per order, in the order
+    given; the caller commits once.
+    """
+    orders = {o.id: o for o in db.session.execute(
+        select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
+    ).scalars()}
+    _begin_outer_transaction()
+    results = []
+    for order_id in order_ids:
+        order = orders.get(order_id)
+        if order is None:
+            results.append((order_id, False, "There is no such order."))
+            continue
+        try:
+            with db.session.begin_nested():
+                move_by_hand(order, to, actor, note=note)
+        except DomainError as refused:
+            results.append((order_id, False, refused.message))
+        except (StaleDataError, IntegrityError):
+            results.append((order_id, False, "Someone else changed it at the same moment; "
+                                             "nothing was saved. Try again."))
+        else:
+            results.append((order_id, True, ""))
+    return results
+
+
+def _begin_outer_transaction() -> None:
+    """Open the transaction before the first savepoint, so the caller commits once.
+
+    pysqlite begins a transaction only at the first write: a SAVEPOINT issued before any
+    write would be the outermost transaction itself, and its RELEASE would commit each
+    order on its own.
+    """
+    connection = db.session.connection()
+    if (connection.dialect.name == "sqlite"
+            and not connection.connection.dbapi_connection.in_transaction):
+        connection.exec_driver_sql("BEGIN")
+
+
+# What a scan at the packing table means for a parcel in each status; any other status
+# is asked to become Fulfilled, and the door's refusal names the status it is in.
+SCAN_MOVES = {Shipping.CREATED.value: Shipping.FULFILLED.value,
+              Shipping.IN_RETURN.value: Shipping.RETURNED.value}
+SCANNED_BEFORE = {
+    Shipping.FULFILLED.value: "Already packed: {ref} was scanned before; nothing changed.",
+    Shipping.RETURNED.value: "Already returned: {ref} is back in stock; nothing changed.",
+}
+
+
+def scan_move(order: Order, code: str, actor: Actor) -> str:
+    """Apply a packing-table scan to its order; the status reached. Refusals raise."""
+    if order.shipping_status in SCANNED_BEFORE:
+        raise TransitionRefused(SCANNED_BEFORE[order.shipping_status].format(
+            ref=order.reference))
+    to = SCAN_MOVES.get(order.shipping_status, Shipping.FULFILLED.value)
+    move_by_hand(order, to, actor, source="scan", note=f"scanned {code}"[:255])
+    return to
