@@ -146,13 +146,14 @@ def _mappings_context(carrier: Carrier) -> dict:
             "mapping_form": MappingForm(formdata=None)}
 
 
-def _after_mapping(carrier: Carrier):
-    """The refreshed status table for htmx, or back to the carrier page."""
+def _after(carrier: Carrier, section: str):
+    """The refreshed section ("mappings" or "rules") for htmx, or back to the carrier page."""
     if is_fragment():
-        return render_template("settings/_carrier_mappings.html", carrier=carrier,
-                               buttons=ButtonForm(), **_mappings_context(carrier))
+        context = (_mappings_context if section == "mappings" else _rules_context)(carrier)
+        return render_template(f"settings/_carrier_{section}.html", carrier=carrier,
+                               buttons=ButtonForm(), **context)
     return redirect(url_for("settings.edit_carrier", carrier_id=carrier.id,
-                            _anchor="mappings"), code=303)
+                            _anchor=section), code=303)
 
 
 @bp.post("/carriers/<int:carrier_id>/mappings")
@@ -165,7 +166,7 @@ def save_mapping(carrier_id: int):
         raise form_error(form)
     set_mapping(carrier, form.raw_status.data, form.maps_to.data, Actor.of(current_user))
     db.session.commit()
-    return _after_mapping(carrier)
+    return _after(carrier, "mappings")
 
 
 @bp.post("/carriers/<int:carrier_id>/mappings/<int:mapping_id>/delete")
@@ -178,7 +179,7 @@ def remove_mapping(carrier_id: int, mapping_id: int):
         abort(404)
     delete_mapping(mapping, Actor.of(current_user))
     db.session.commit()
-    return _after_mapping(carrier)
+    return _after(carrier, "mappings")
 
 
 # -- tracking rules -----------------------------------------------------------------
@@ -189,15 +190,6 @@ def _rules_context(carrier: Carrier) -> dict:
         select(TrackingRule).where(TrackingRule.carrier_id == carrier.id)
         .order_by(TrackingRule.position, TrackingRule.id)).all()
     return {"rules": rules, "rule_form": RuleForm(formdata=None)}
-
-
-def _after_rule(carrier: Carrier):
-    """The refreshed rules for htmx, or back to the carrier page."""
-    if is_fragment():
-        return render_template("settings/_carrier_rules.html", carrier=carrier,
-                               buttons=ButtonForm(), **_rules_context(carrier))
-    return redirect(url_for("settings.edit_carrier", carrier_id=carrier.id,
-                            _anchor="rules"), code=303)
 
 
 @bp.post("/carriers/<int:carrier_id>/rules")
@@ -211,7 +203,7 @@ def save_rule(carrier_id: int):
     add_rule(carrier, form.kind.data, form.pattern.data, form.position.data,
              Actor.of(current_user))
     db.session.commit()
-    return _after_rule(carrier)
+    return _after(carrier, "rules")
 
 
 @bp.post("/carriers/<int:carrier_id>/rules/<int:rule_id>/delete")
@@ -224,7 +216,7 @@ def remove_rule(carrier_id: int, rule_id: int):
         abort(404)
     delete_rule(rule, Actor.of(current_user))
     db.session.commit()
-    return _after_rule(carrier)
+    return _after(carrier, "rules")
 
 
 # -- test connection ------------------------------------------------------------------
