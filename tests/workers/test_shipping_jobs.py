@@ -16,6 +16,7 @@ from models.orders.operations import change_confirmation
 from models.shipping.operations import move_by_hand, open_parcel, parcel_of
 from models.shipping.tables import CarrierWebhook, Parcel, ParcelEvent
 from tests.blueprints.test_calls import next_call, record
+from tests.blueprints.test_carrier_settings import closed_port
 from workers import get_queue
 from workers.carriers import CarrierError, adapter_for
 from workers.reconcile import reconcile
@@ -369,4 +370,31 @@ def test_reconcile_applies_webhooks_whose_job_was_lost(client, confirmed, operat
     reconcile.enqueue()
     run_jobs()
     assert reload(Order, order.id).shipping_status == "shipped"
+    assert db.session.execute(select(CarrierWebhook.processed_at)).scalar_one() is not None
+
+
+# --- Redis unreachable -------------------------------------------------------------------
+
+
+def test_with_redis_down_webhooks_and_confirmations_are_kept_for_reconcile(
+        app, client, login, make_order, sandbox, run_jobs, monkeypatch):
+    from redis import Redis
+
+    order = make_order(carrier=sandbox)
+    working = app.extensions["redis"]
+    monkeypatch.setitem(app.extensions, "redis", Redis.from_url(
+        f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=0.5))
+    agent = login("agent")
+    assert record(agent, next_call(agent), "confirmed").status_code == 200  # not a 500
+    raw, headers = signed(event("SBX-UNKNOWN", "PICKED_UP", utcnow(), "down-1"))
+    resp = client.post("/api/v1/carriers/sbx/webhook", data=raw, headers=headers, csrf=False)
+    assert resp.status_code == 202 and stored_webhooks() == 1  # stored, the job waits
+    # Redis is back: reconcile finds the registration and the webhook the database holds.
+    monkeypatch.setitem(app.extensions, "redis", working)
+    db.session.execute(update(CarrierWebhook).values(
+        received_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    reconcile.enqueue()
+    run_jobs()
+    assert parcel_of(order.id).tracking_number.startswith("SBX")
     assert db.session.execute(select(CarrierWebhook.processed_at)).scalar_one() is not None
