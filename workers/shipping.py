@@ -81,7 +81,7 @@ def request_registration() -> bool:
 
 @job("carriers", timeout=600, retry=RETRY)
 def register_parcels() -> dict[str, int]:
-    """Register every confirmed carrier order's parcel that has no tracking number yet.
+    """Register every confirmed carrier order's parcel the carrier has not confirmed yet.
 
     Each parcel's idempotency key is committed before the carrier is called, so a
     retried or duplicated job sends the same key and the carrier returns the same parcel.
@@ -111,8 +111,13 @@ def _register_one(order_id: int) -> int:
         record_failure([parcel.id], "No carrier for this order: choose one on the order page.")
         db.session.commit()
         return 0
-    request = _request(order, parcel, carrier)
     adapter = adapter_for(carrier_config(carrier))
+    if parcel.tracking_number and not adapter.registers_known_numbers:
+        # An operator typed the number the carrier gave: the parcel exists there already.
+        record_registration(parcel, parcel.tracking_number, None, Actor.carrier(carrier.code))
+        db.session.commit()
+        return 1
+    request = _request(order, parcel, carrier)
     parcel_id = parcel.id
     db.session.commit()  # the key is stored before the carrier hears of it
     try:

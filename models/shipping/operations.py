@@ -60,7 +60,7 @@ def orders_due_registration(limit: int = 200) -> list[tuple[int | None, int]]:
     again (by the job's own retry or reconcile); the carrier's answer is on the parcel
     meanwhile.
     """
-    registered = exists().where(Parcel.order_id == Order.id, Parcel.tracking_number.is_not(None))
+    registered = exists().where(Parcel.order_id == Order.id, Parcel.registered_at.is_not(None))
     failed = exists().where(Parcel.order_id == Order.id,
                             Parcel.last_error_at > utcnow() - RETRY_FAILED_AFTER)
     rows = db.session.execute(
@@ -76,13 +76,14 @@ def orders_due_registration(limit: int = 200) -> list[tuple[int | None, int]]:
 def record_registration(parcel: Parcel, tracking_number: str, label_url: str | None,
                         actor: Actor) -> None:
     """Store what the carrier gave back for a registered parcel, with an audit event."""
-    if parcel.tracking_number == tracking_number:
+    if parcel.registered_at is not None and parcel.tracking_number == tracking_number:
         return  # a retried job got the same answer
+    before = parcel.tracking_number
     parcel.tracking_number = tracking_number
-    parcel.label_url = label_url
+    parcel.label_url = label_url or parcel.label_url
     parcel.registered_at = utcnow()
     parcel.last_error = parcel.last_error_at = None
-    db.session.add(AuditEvent(**audit_row(parcel.order_id, actor, "parcel", None,
+    db.session.add(AuditEvent(**audit_row(parcel.order_id, actor, "parcel", before,
                                           tracking_number, "registered with the carrier")))
     db.session.flush()
 
@@ -144,6 +145,8 @@ def set_tracking(order: Order, tracking_number: str, carrier_id: int | None, act
         raise Missing("That carrier does not exist.")
     parcel = open_parcel(order)
     before = parcel.tracking_number
+    if before != tracking_number or parcel.carrier_id != carrier_id:
+        parcel.registered_at = None  # the registration job tells the carrier (or accepts it)
     parcel.tracking_number = tracking_number
     parcel.carrier_id = carrier_id
     parcel.detected_by, parcel.detection_confidence = method, confidence

@@ -398,3 +398,50 @@ def test_with_redis_down_webhooks_and_confirmations_are_kept_for_reconcile(
     run_jobs()
     assert parcel_of(order.id).tracking_number.startswith("SBX")
     assert db.session.execute(select(CarrierWebhook.processed_at)).scalar_one() is not None
+
+
+# --- numbers typed by an operator ----------------------------------------------------------
+
+
+def test_aftership_registers_the_number_an_operator_typed(make_order, make_user, make_carrier,
+                                                          run_jobs):
+    from models.shipping.operations import set_tracking
+    from tests.workers.carriers.peer import Peer, Reply
+    from tests.workers.carriers.test_aftership import API, NUMBER_A, SECRET, fixture
+
+    with Peer.running() as peer:
+        peer.on("POST", f"{API}/trackings", Reply(201, json=fixture("create_tracking.json")))
+        carrier = make_carrier(kind="aftership", code="amana", base_url=peer.url + API,
+                               api_key="asak", webhook_secret=SECRET,
+                               settings={"slug": "amana"})
+        order = make_order(carrier=carrier)
+        agent = make_user("agent")
+        order.claimed_by_id = agent.id
+        change_confirmation(order, "confirmed", Actor.of(agent))
+        db.session.commit()
+        register_parcels.enqueue()
+        run_jobs()  # AfterShip only follows numbers: nothing to register yet
+        assert "tracking number" in parcel_of(order.id).last_error
+        assert peer.seen("POST", f"{API}/trackings") == []
+        set_tracking(order, NUMBER_A, carrier.id, Actor.of(make_user("operator")))
+        db.session.commit()
+        register_parcels.enqueue()
+        run_jobs()
+        [created] = peer.seen("POST", f"{API}/trackings")
+        assert created.json()["tracking_number"] == NUMBER_A
+        parcel = parcel_of(order.id)
+        assert parcel.registered_at is not None and parcel.last_error is None
+
+
+def test_a_number_typed_for_a_carrier_that_issues_numbers_is_not_registered_twice(
+        confirmed, operator, run_jobs):
+    from models.shipping.operations import set_tracking
+
+    order = confirmed()
+    set_tracking(order, "SBX0000000042", order.carrier_id, operator)
+    db.session.commit()
+    register_parcels.enqueue()
+    run_jobs()
+    parcel = parcel_of(order.id)
+    assert parcel.registered_at is not None and parcel.tracking_number == "SBX0000000042"
+    assert db.session.scalar(select(func.count()).select_from(SandboxParcel)) == 0

@@ -61,6 +61,7 @@ class AfterShipCarrier(CarrierAdapter):
     """Tracking through AfterShip: register numbers, read checkpoints, take webhooks."""
 
     kind = "aftership"
+    registers_known_numbers = True
     # The list endpoint's tracking_numbers filter; AfterShip's page cap is not pinned
     # down in its 2025-01 docs, so batches stay small enough for one page.
     batch_size = 50

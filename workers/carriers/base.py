@@ -128,6 +128,9 @@ class CarrierAdapter:
     uses_status_table = False
     # Largest number of tracking numbers one track() call takes.
     batch_size = 100
+    # A tracking service (AfterShip) registers a number the courier already gave; a carrier
+    # that issues numbers takes a parcel whose number someone typed as registered already.
+    registers_known_numbers = False
 
     def __init__(self, config: CarrierConfig, session: requests.Session | None = None):
         self.config = config
