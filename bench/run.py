@@ -18,7 +18,6 @@ import random
 import re
 import resource
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from workers.redis_server import PrivateRedis, free_port, redis_answers
 from . import agents, generate, shipping
 from .report import render_markdown
 from .scenarios import LIST_MEMORY, MINIMAL, SCENARIOS, Scenario
+from .shipping import stop_group
 
 ROOT = generate.ROOT
 BIN = Path(sys.executable).parent
@@ -143,12 +143,7 @@ class Server:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of gunicorn's log."""

@@ -703,6 +703,16 @@ def moved(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before[k] for k in before if k in after and after[k] != before[k]}
 
 
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM a child's process group, SIGKILL it after 15 s."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class Desk:
     """The operator's view of the counts: /shipping/, else /orders/ when the desk shows none."""
 
@@ -776,12 +786,7 @@ class RqWorker:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 def _pick_orders(engine, count: int) -> list[dict]:
