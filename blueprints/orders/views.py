@@ -9,13 +9,13 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import Actor, AuditEvent, CallSettings, Carrier, Order, OrderLine, ParcelEvent
 from models.calls.queue import held_order
-from models.errors import InvalidInput, TransitionRefused
+from models.errors import TransitionRefused
 from models.orders.counters import status_counts
 from models.orders.listing import list_orders
 from models.orders.operations import reopen_order
-from models.shipping.detection import load_and_detect
-from models.shipping.operations import move_by_hand, parcel_of, set_tracking
+from models.shipping.operations import enter_tracking, move_by_hand, parcel_of
 from models.status import Confirmation, DeliveryMode, Role, shipping_targets
+from workers.shipping import request_registration
 
 from ..web import MAX_ID, form_error, is_fragment, render, role_required
 from . import bp
@@ -159,20 +159,11 @@ def set_parcel_tracking(order_id: int):
     if not _has_parcel_desk(order):
         raise TransitionRefused(f"Order {order.reference} has no parcel to track: it is not "
                                 "a confirmed carrier order.")
-    notice = None
-    if form.carrier_id.data:
-        carrier_id, method, confidence = int(form.carrier_id.data), "operator", 100
-    else:
-        found = load_and_detect(form.tracking_number.data, order_carrier_id=order.carrier_id,
-                                channel_carrier_id=order.channel.default_carrier_id)
-        if found.carrier_id is None:
-            raise InvalidInput(f"Could not tell the carrier: {found.note}. Pick it in the list.")
-        carrier_id, method, confidence = found.carrier_id, found.method, found.confidence
-        name = db.session.get(Carrier, carrier_id).name
-        notice = f"Detected {name} ({confidence}% sure): {found.note}."
-    set_tracking(order, form.tracking_number.data, carrier_id, Actor.of(current_user),
-                 method=method, confidence=confidence)
+    carrier_id = int(form.carrier_id.data) if form.carrier_id.data else None
+    notice = enter_tracking(order, form.tracking_number.data, carrier_id,
+                            Actor.of(current_user))
     db.session.commit()
+    request_registration()  # the carrier hears of the number (or it is taken as registered)
     return _done(order, notice)
 
 

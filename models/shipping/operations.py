@@ -18,6 +18,7 @@ from models.orders.operations import Outcome, change_shipping
 from models.orders.tables import Order
 from models.status import Confirmation, DeliveryMode, Shipping
 
+from .detection import load_and_detect
 from .events import FINAL_FOR_CARRIER
 from .tables import APPLIED, Parcel, ParcelEvent
 
@@ -232,3 +233,25 @@ def scan_move(order: Order, code: str, actor: Actor) -> str:
     to = SCAN_MOVES.get(order.shipping_status, Shipping.FULFILLED.value)
     move_by_hand(order, to, actor, source="scan", note=f"scanned {code}"[:255])
     return to
+
+
+def enter_tracking(order: Order, tracking_number: str, carrier_id: int | None,
+                   actor: Actor) -> str | None:
+    """An operator types a parcel's number; with no carrier picked, it is detected.
+
+    Returns what was detected, for the operator to check; InvalidInput when nothing could
+    be told from the number.
+    """
+    if carrier_id is not None:
+        set_tracking(order, tracking_number, carrier_id, actor)
+        return None
+    channel_carrier = db.session.scalar(
+        select(Channel.default_carrier_id).where(Channel.id == order.channel_id))
+    found = load_and_detect(tracking_number, order_carrier_id=order.carrier_id,
+                            channel_carrier_id=channel_carrier)
+    if found.carrier_id is None:
+        raise InvalidInput(f"Could not tell the carrier: {found.note}. Pick it in the list.")
+    set_tracking(order, tracking_number, found.carrier_id, actor, method=found.method,
+                 confidence=found.confidence)
+    name = db.session.get(Carrier, found.carrier_id).name
+    return f"Detected {name} ({found.confidence}% sure): {found.note}."

@@ -175,6 +175,18 @@ def test_set_tracking_picked_carrier_wins(login, confirmed, make_carrier):
     assert "picked by an operator, 100% sure" in squash(text(page))
 
 
+def test_typed_tracking_number_is_registered_by_the_job_it_nudges(login, confirmed,
+                                                                  make_carrier, run_jobs):
+    """The form nudges registration: a carrier that issues numbers takes the typed one."""
+    carrier = make_carrier(name="Amana")
+    order = confirmed(carrier=carrier)
+    track(login("operator"), order, "AMA123456", carrier_id=carrier.id)
+    assert stored_parcel(order.id).registered_at is None
+    run_jobs()
+    parcel = stored_parcel(order.id)
+    assert parcel.registered_at is not None and parcel.tracking_number == "AMA123456"
+
+
 def test_set_tracking_correction_keeps_one_parcel(login, parcel_order, make_carrier):
     """Correcting the number rewrites the parcel the order has, with an audit of before."""
     order, parcel = parcel_order(status="fulfilled", tracking="SBX0000000001")
