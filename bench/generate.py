@@ -390,7 +390,8 @@ class Reference:
             rng.uniform(0.4, 1.6) for _ in self.agents))
         self.operators = [(u["id"], u["username"]) for u in self.users if u["role"] == "operator"]
 
-        self.channels = [{"id": i, "name": name, "kind": kind, "created_at": setup,
+        self.channels = [{"id": i, "name": name, "code": f"{kind}-{i}", "kind": kind,
+                          "created_at": setup,
                           "updated_at": setup} for i, name, kind, _, _ in CHANNELS]
         self.carriers = [{"id": i, "name": name, "code": (actor or ":local").split(":")[1],
                           "kind": kind,

@@ -311,8 +311,10 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
     local = Carrier(name="Livraison locale", code="local", kind="local", local_delivery=True,
                     created_at=setup)
     channels = [
-        Channel(name="Boutique Shopify", kind="shopify", active=True, created_at=setup),
-        Channel(name="WooCommerce Maroc", kind="woocommerce", active=True, created_at=setup),
+        Channel(name="Boutique Shopify", code="boutique", kind="shopify", active=True,
+                created_at=setup),
+        Channel(name="WooCommerce Maroc", code="woo-maroc", kind="woocommerce", active=True,
+                created_at=setup),
     ]
     db.session.add_all([sandbox, local, *channels])
     db.session.flush()

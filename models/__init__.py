@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .base import db, utcnow
 from .catalog import Carrier, Channel, Product, Supplier, SupplierSku, Warehouse
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
+from .intake.tables import ApiKey, ChannelNews, ChannelWebhook, CsvImport, RoutingRule
 from .orders import Order, OrderLine
 from .orders.agent_days import AgentDayCount
 from .orders.counters import OrderStatusCount
@@ -21,7 +22,8 @@ from .stock import StockLevel, StockMovement
 from .user import User
 
 __all__ = [
-    "Actor", "AgentDayCount", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
+    "Actor", "AgentDayCount", "ApiKey", "ChannelNews", "ChannelWebhook", "CsvImport",
+    "RoutingRule", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
     "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
     "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",
     "SandboxParcel", "Setting", "StockLevel", "StockMovement", "Supplier", "SupplierSku",

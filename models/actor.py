@@ -30,6 +30,11 @@ class Actor:
         """A carrier sync reporting a scan."""
         return cls(name=f"carrier:{name}", parties=frozenset({Party.CARRIER}))
 
+    @classmethod
+    def channel(cls, name: str) -> "Actor":
+        """A sales channel's sync reporting the shop's side (a cancellation)."""
+        return cls(name=f"channel:{name}", parties=frozenset({Party.CHANNEL}))
+
     def acts_as(self, party: Party) -> bool:
         """True when this actor may make moves reserved for that party."""
         return party in self.parties

@@ -20,6 +20,7 @@ class Party(StrEnum):
     OPERATOR = "operator"
     MANAGER = "manager"
     CARRIER = "carrier"
+    CHANNEL = "channel"
     SYSTEM = "system"
 
 
@@ -120,8 +121,12 @@ CONFIRMATION_TRANSITIONS: dict[tuple[Confirmation, Confirmation], frozenset[Part
     **{(_C.NEW, to): frozenset({Party.AGENT}) for to in _OUTCOMES},
     **{(_C.NO_ANSWER, to): frozenset({Party.AGENT}) for to in _OUTCOMES},
     **{(_C.CALL_LATER, to): frozenset({Party.AGENT}) for to in _OUTCOMES},
-    (_C.NO_ANSWER, _C.CANCELED): frozenset({Party.AGENT, Party.SYSTEM}),
-    (_C.CALL_LATER, _C.CANCELED): frozenset({Party.AGENT, Party.SYSTEM}),
+    # The channel cancels an order nobody confirmed yet (the customer canceled on the shop).
+    (_C.NEW, _C.CANCELED): frozenset({Party.AGENT, Party.CHANNEL}),
+    (_C.NO_ANSWER, _C.CANCELED): frozenset({Party.AGENT, Party.SYSTEM, Party.CHANNEL}),
+    (_C.CALL_LATER, _C.CANCELED): frozenset({Party.AGENT, Party.SYSTEM, Party.CHANNEL}),
+    # A prepaid channel's order skips the call: the system confirms it on arrival.
+    (_C.NEW, _C.CONFIRMED): frozenset({Party.AGENT, Party.SYSTEM}),
     (_C.CANCELED, _C.NEW): frozenset({Party.MANAGER}),
     (_C.FAKE, _C.NEW): frozenset({Party.MANAGER}),
 }
@@ -165,6 +170,45 @@ SHIPPING_TRANSITIONS: dict[tuple[Shipping, Shipping], ShippingRule] = {
         carrier=frozenset({Party.CARRIER, Party.OPERATOR}), local=_OP
     ),
     (_S.IN_RETURN, _S.RETURNED): _OPERATOR,
+}
+
+class PushStatus(StrEnum):
+    """Whether an arrived order went on to confirmation (the channel's forwarding settings)."""
+
+    SENT = "sent"
+    NOT_SENT = "not_sent"
+    ERROR = "error"
+
+
+PUSH_INFO: dict[str, StatusInfo] = {
+    s.value: StatusInfo(s.value, label, colour)
+    for s, label, colour in [
+        (PushStatus.SENT, "Sent", "green"),
+        (PushStatus.NOT_SENT, "Not sent", "grey"),
+        (PushStatus.ERROR, "Error", "red"),
+    ]
+}
+
+
+class News(StrEnum):
+    """The channel's side of a shipped order: has the channel heard it shipped?"""
+
+    NOT_SHIPPED = "not_shipped"
+    WAITING = "waiting"  # shipped without a tracking code; waiting for one
+    DUE = "due"  # ready to tell the channel
+    SENT = "sent"
+    ERROR = "error"  # the last attempt failed; retried
+
+
+NEWS_INFO: dict[str, StatusInfo] = {
+    s.value: StatusInfo(s.value, label, colour)
+    for s, label, colour in [
+        (News.NOT_SHIPPED, "Not shipped", "grey"),
+        (News.WAITING, "Waiting", "amber"),
+        (News.DUE, "Not shipped", "grey"),
+        (News.SENT, "Shipped", "indigo"),
+        (News.ERROR, "Error", "red"),
+    ]
 }
 
 TERMINAL_SHIPPING = frozenset({_S.RETURNED, _S.CANCELED})

@@ -42,7 +42,9 @@ def make_channel(app):
     """make_channel(**overrides)."""
 
     def make(**overrides) -> Channel:
-        channel = Channel(**{"name": f"Shop {next(_seq)}", "kind": "manual", **overrides})
+        n = next(_seq)
+        channel = Channel(**{"name": f"Shop {n}", "code": f"shop-{n}", "kind": "manual",
+                             **overrides})
         db.session.add(channel)
         db.session.commit()
         return channel

@@ -13,7 +13,7 @@ from models.orders.agent_days import agent_days
 from models.orders.tables import Order
 from models.settings import CallSettings
 from models.small_tables import cached
-from models.status import Confirmation
+from models.status import Confirmation, PushStatus
 from models.user import User
 
 from .card import CARD_COLUMNS, ORDERS
@@ -28,7 +28,8 @@ def _buckets() -> list:
     Parameters: cutoff (claims older than this have expired), now, retry_before.
     """
     claimable = or_(C.claimed_by_id.is_(None), C.claimed_at < bindparam("cutoff"))
-    base = select(C.id).where(claimable)
+    # An order its channel's forwarding settings held back (Not sent) waits for an operator.
+    base = select(C.id).where(claimable, C.push_status == PushStatus.SENT)
     return [
         base.where(C.confirmation_status == Confirmation.CALL_LATER,
                    C.callback_at <= bindparam("now"))

@@ -1,7 +1,7 @@
 """Products, warehouses and dropship suppliers with their SKU mappings."""
 
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Timestamps, db
@@ -17,6 +17,10 @@ class Warehouse(Timestamps, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     city: Mapped[str] = mapped_column(String(120), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # Routing tries warehouses by priority (lowest first) after the specific rules;
+    # the catch-all takes what no warehouse with stock could.
+    priority: Mapped[int] = mapped_column(default=100, server_default="100")
+    catch_all: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
 
 class Supplier(Timestamps, db.Model):
@@ -42,6 +46,8 @@ class Product(Timestamps, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     price_cents: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # Set for a dropship product: its lines go to this supplier, never to our stock.
+    dropship_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
 
 
 class SupplierSku(db.Model):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Timestamps, db
@@ -15,20 +15,39 @@ class Channel(Timestamps, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    # manual, api, csv, shopify, woocommerce: decides which adapter polls/pushes.
+    # The slug in its webhook URL: /api/v1/channels/<code>/webhook.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    # manual, api, csv, sandbox, shopify, woocommerce: which adapter polls and pushes.
     kind: Mapped[str] = mapped_column(String(32), default="manual")
     active: Mapped[bool] = mapped_column(default=True)
-    # Forward confirmed orders: always / managed (only products we manage) / off.
+    # Send arriving orders on: always / managed (only when every product is in the
+    # catalogue) / off (an operator sends them by hand).
     forwarding: Mapped[str] = mapped_column(String(16), default="always")
-    # Forward when the order is paid, or as soon as it is committed (confirmed).
+    # Send when the channel says the order is paid, or as soon as it is committed to buy.
     forward_when: Mapped[str] = mapped_column(String(16), default="committed")
+    # agent: sent orders go to the call queue (COD); system: prepaid orders are
+    # confirmed by the system and skip the call.
+    confirm_by: Mapped[str] = mapped_column(String(16), default="agent",
+                                            server_default="agent")
     auto_process_dropship: Mapped[bool] = mapped_column(default=False)
     poll_interval_minutes: Mapped[int] = mapped_column(default=5)
     base_url: Mapped[str | None] = mapped_column(String(255))
-    webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    # Adapter settings (API version, shop domain); never secrets.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Secrets: written by managers, never shown back in full. api_secret is the second
+    # half of a key pair (WooCommerce's consumer secret).
+    api_key: Mapped[str | None] = mapped_column(String(255))
+    api_secret: Mapped[str | None] = mapped_column(String(255))
+    webhook_secret: Mapped[str | None] = mapped_column(String(255))
     # Parcels of this channel's orders go here when nothing better is known.
     default_carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
+    # Polling: where the last page ended, and the channel's health.
+    sync_cursor: Mapped[str | None] = mapped_column(String(255))
+    last_sync_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    orders_imported: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Carrier(Timestamps, db.Model):

@@ -44,6 +44,7 @@ PARTY_NAMES = {
     Party.OPERATOR: "an operator",
     Party.MANAGER: "a manager",
     Party.CARRIER: "the carrier's tracking",
+    Party.CHANNEL: "the sales channel",
     Party.SYSTEM: "the system",
 }
 

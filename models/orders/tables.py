@@ -34,6 +34,8 @@ class Order(Timestamps, db.Model):
         Index("ix_orders_agent_created", "agent_id", "created_at", "id"),
         Index("ix_orders_phone_normalized", "phone_normalized"),
         Index("ix_orders_external_id", "external_id"),
+        # "Not sent" orders, for the operator who sends them by hand.
+        Index("ix_orders_push_created", "push_status", "created_at", "id"),
         # The call queue's buckets: due callbacks, and retries by fewest attempts.
         Index("ix_orders_callbacks", "confirmation_status", "callback_at", "id"),
         Index("ix_orders_retries", "confirmation_status", "attempts", "last_attempt_at", "id"),
@@ -68,6 +70,15 @@ class Order(Timestamps, db.Model):
     claimed_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(String(1000), default="")
+    # The channel's shipping rate name ("Free Shipping"), for suppliers' method mappings.
+    shipping_method: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # Whether the order went on to confirmation: sent / not_sent / error (models/status.py),
+    # and why not.
+    push_status: Mapped[str] = mapped_column(String(16), default="sent", server_default="sent")
+    push_detail: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    paid: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The channel canceled the order after it was confirmed: an operator decides.
+    channel_canceled_at: Mapped[datetime | None]
     # Optimistic lock: every UPDATE checks and bumps it, so concurrent edits
     # fail loudly instead of overwriting each other.
     version: Mapped[int] = mapped_column(default=1)
@@ -117,6 +128,8 @@ class OrderLine(db.Model):
     unit_price_cents: Mapped[int] = mapped_column(default=0)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    # Which routing rule chose the warehouse or supplier ("geography: Casablanca").
+    routed_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
