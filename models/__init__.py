@@ -9,7 +9,7 @@ from .intake.tables import ApiKey, ChannelNews, ChannelWebhook, CsvImport, Routi
 from .orders import Order, OrderLine
 from .orders.agent_days import AgentDayCount
 from .orders.counters import OrderStatusCount
-from .sandbox import SandboxParcel
+from .sandbox import SandboxParcel, SandboxShopOrder
 from .settings import CallSettings, Setting
 from .shipping.tables import (
     CarrierStatusMapping,
@@ -26,6 +26,6 @@ __all__ = [
     "RoutingRule", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
     "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
     "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",
-    "SandboxParcel", "Setting", "StockLevel", "StockMovement", "Supplier", "SupplierSku",
+    "SandboxParcel", "SandboxShopOrder", "Setting", "StockLevel", "StockMovement", "Supplier", "SupplierSku",
     "TrackingRule", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
 ]

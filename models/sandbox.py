@@ -6,7 +6,7 @@ it keeps what a carrier would keep in its own table, which codboard's code never
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import db, utcnow
@@ -32,3 +32,22 @@ class SandboxParcel(db.Model):
     callback_url: Mapped[str | None] = mapped_column(String(500))
     # How many journey events were already pushed to callback_url.
     pushed: Mapped[int] = mapped_column(default=0)
+
+
+class SandboxShopOrder(db.Model):
+    """An order as the sandbox marketplace knows it, in the marketplace's own shape."""
+
+    __tablename__ = "sandbox_shop_orders"
+    __table_args__ = (Index("ix_sandbox_shop_orders_changed", "updated_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # open, canceled, fulfilled
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the shop was told when it shipped, and the key that made it once.
+    fulfilment: Mapped[dict | None] = mapped_column(JSON)
+    fulfilment_key: Mapped[str | None] = mapped_column(String(128))
