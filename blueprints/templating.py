@@ -10,9 +10,10 @@ from flask_login import current_user
 from extensions import login_manager
 from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
 
-PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static", "api.carrier_webhook"}
-# Other systems' sides (the sandbox) and bench baselines answer without a login.
-PUBLIC_PREFIXES = ("bench.", "sandbox.")
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
+# Machine-to-machine endpoints authenticate each request themselves (webhook signatures,
+# API keys); other systems' sides (the sandbox) and bench baselines answer without a login.
+PUBLIC_PREFIXES = ("api.", "bench.", "sandbox.")
 
 # (label, endpoint, roles that see it); one list so every page shows the same menu.
 NAV = [

@@ -154,6 +154,7 @@ def upgrade():
         batch_op.add_column(sa.Column('paid', sa.Boolean(), server_default=sa.text('false'), nullable=False))
         batch_op.add_column(sa.Column('channel_canceled_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_orders_push_created', ['push_status', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_orders_channel_updated', ['channel_id', 'updated_at', 'id'], unique=False)
 
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dropship_supplier_id', sa.Integer(), nullable=True))
@@ -181,6 +182,7 @@ def downgrade():
         batch_op.drop_column('dropship_supplier_id')
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_channel_updated')
         batch_op.drop_index('ix_orders_push_created')
         batch_op.drop_column('channel_canceled_at')
         batch_op.drop_column('paid')
