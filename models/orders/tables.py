@@ -35,9 +35,9 @@ class Order(Timestamps, db.Model):
         Index("ix_orders_phone_normalized", "phone_normalized"),
         Index("ix_orders_external_id", "external_id"),
         # "Not sent" orders, for the operator who sends them by hand.
+        Index("ix_orders_push_created", "push_status", "created_at", "id"),
         # The API's "changed since" pages are per channel, keyed on (updated_at, id).
         Index("ix_orders_channel_updated", "channel_id", "updated_at", "id"),
-        Index("ix_orders_push_created", "push_status", "created_at", "id"),
         # The call queue's buckets: due callbacks, and retries by fewest attempts.
         Index("ix_orders_callbacks", "confirmation_status", "callback_at", "id"),
         Index("ix_orders_retries", "confirmation_status", "attempts", "last_attempt_at", "id"),
