@@ -4,6 +4,7 @@ executemany on SQLite. Row by row through the ORM, 100,000 rows take minutes."""
 from itertools import count
 
 from sqlalchemy import Table, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .base import db
 
@@ -24,6 +25,38 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
         _copy(connection, table.name, list(rows[0]), rows)
         return
     connection.execute(insert(table), rows)
+
+
+def insert_new_rows(table: Table, rows: list[dict], *, conflict: tuple[str, ...],
+                    key: str) -> dict:
+    """Insert the rows whose `conflict` columns are not taken yet; {row[key]: new id}.
+
+    Rows that collide with existing ones (a concurrent import of the same keys) are
+    skipped, not errors. PostgreSQL batches go through COPY into a temporary table and
+    one INSERT … SELECT … ON CONFLICT DO NOTHING.
+    """
+    if not rows:
+        return {}
+    connection = db.session.connection()
+    columns = list(rows[0])
+    if _postgres(connection) and len(rows) >= COPY_FROM:
+        temp = f"_new_{table.name}_{next(_names)}"
+        types = {c.name: c.type.compile(connection.dialect) for c in table.columns}
+        connection.execute(text(
+            f"CREATE TEMPORARY TABLE {temp} ({', '.join(f'{c} {types[c]}' for c in columns)})"
+            " ON COMMIT DROP"))
+        _copy(connection, temp, columns, rows)
+        names = ", ".join(columns)
+        result = connection.execute(text(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "
+            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {key}, id"))
+        inserted = dict(result.all())
+        connection.execute(text(f"DROP TABLE {temp}"))
+        return inserted
+    dialect = postgresql if _postgres(connection) else sqlite
+    statement = (dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+                 .returning(table.c[key], table.c.id))
+    return dict(connection.execute(statement, rows).all())
 
 
 def _copy(connection, table_name: str, columns: list[str], rows: list[dict]) -> None:

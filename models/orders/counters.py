@@ -122,6 +122,15 @@ def count_moves(moves) -> None:
         forget("status_counts:")
 
 
+def count_arrivals(channel_id: int, n: int) -> None:
+    """Add n orders that arrived New through a plain INSERT (the intake door)."""
+    if n:
+        _upsert(db.session.connection(), [{
+            "channel_id": channel_id, "confirmation_status": "new", "shipping_status": NONE,
+            "shard": random.randrange(SHARDS), "n": n}])
+        forget("status_counts:")
+
+
 def rebuild_counts() -> int:
     """Recompute every counter from the orders table (after bulk loads or repairs)."""
     table = OrderStatusCount.__table__

@@ -18,10 +18,12 @@ from models.audit import AuditEvent, audit_row
 from models.base import db, utcnow
 from models.bulk import insert_rows, update_rows
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
+from models.intake.news import schedule_news
 from models.phones import normalize_phone
 from models.status import (
     CONFIRMATION_EFFECTS,
     CONFIRMATION_INFO,
+    LOCKED_CONFIRMATIONS,
     SHIPPING_EFFECTS,
     SHIPPING_INFO,
     Confirmation,
@@ -146,6 +148,9 @@ def confirmation_values(order, lines, move: Move, actor: Actor,
     if actor.acts_as(Party.AGENT):
         values.update(agent_id=actor.user_id, attempts=order.attempts + 1,
                       last_attempt_at=now, claimed_by_id=None, claimed_at=None)
+    elif move.dst in LOCKED_CONFIRMATIONS:
+        # The channel or the system closed it: whoever holds it on the call screen lets go.
+        values.update(claimed_by_id=None, claimed_at=None)
     if move.dst == Confirmation.CONFIRMED:
         if not lines:
             raise InvalidInput(f"Order #{order.id} has no lines to confirm.")
@@ -333,6 +338,8 @@ def write_shipping(moves: list[ShippingWrite], now: datetime) -> None:
                        if len(moves) == 1 else
                        "Some orders changed while these moves were written; nothing was saved.")
     insert_rows(AuditEvent.__table__, [row for m in moves for row in m.audits])
+    # The channel hears that the order shipped (its tracking code goes with the news).
+    schedule_news([(m.order_id, m.channel_id) for m in moves if m.dst == Shipping.SHIPPED], now)
     count_moves((m.channel_id, (m.confirmation_status, m.src), (m.confirmation_status, m.dst))
                 for m in moves)
     for m in moves:
