@@ -4,6 +4,7 @@ set -euo pipefail
 
 HTMX_VERSION=2.0.11
 PICO_VERSION=2.1.1
+SWAGGER_UI_VERSION=5.35.0
 
 cd "$(dirname "$0")/.."
 dest=static/vendor
@@ -21,10 +22,19 @@ fetch() {
 
 htmx=$(fetch "htmx.org@$HTMX_VERSION")
 pico=$(fetch "@picocss/pico@$PICO_VERSION")
+swagger=$(fetch "swagger-ui-dist@$SWAGGER_UI_VERSION")
 
 mkdir -p "$dest"
 install -m 644 "$htmx/dist/htmx.min.js" "$dest/htmx-$HTMX_VERSION.min.js"
 install -m 644 "$pico/css/pico.min.css" "$dest/pico-$PICO_VERSION.min.css"
+# Only what the API docs page loads (no source maps, no standalone preset), and the licence.
+swagger_dest="$dest/swagger-ui-$SWAGGER_UI_VERSION"
+mkdir -p "$swagger_dest"
+for file in swagger-ui-bundle.js swagger-ui.css LICENSE; do
+    install -m 644 "$swagger/$file" "$swagger_dest/$file"
+done
+# Both end with a sourceMappingURL to a file not vendored; developer tools would ask for it.
+sed -i '/^\/[/*]# sourceMappingURL=/d' "$swagger_dest/swagger-ui-bundle.js" "$swagger_dest/swagger-ui.css"
 
 # htmx.min.js carries its version inline; a mismatch means npm handed back the wrong file.
 if ! grep -q "version:\"$HTMX_VERSION\"" "$dest/htmx-$HTMX_VERSION.min.js"; then
@@ -36,6 +46,9 @@ fi
     echo "# package@version  sha256  file"
     echo "htmx.org@$HTMX_VERSION  $(sha256sum "$dest/htmx-$HTMX_VERSION.min.js" | cut -d' ' -f1)  htmx-$HTMX_VERSION.min.js"
     echo "@picocss/pico@$PICO_VERSION  $(sha256sum "$dest/pico-$PICO_VERSION.min.css" | cut -d' ' -f1)  pico-$PICO_VERSION.min.css"
+    for file in swagger-ui-bundle.js swagger-ui.css; do
+        echo "swagger-ui-dist@$SWAGGER_UI_VERSION  $(sha256sum "$swagger_dest/$file" | cut -d' ' -f1)  swagger-ui-$SWAGGER_UI_VERSION/$file"
+    done
 } > "$dest/VERSIONS"
 
 echo "vendored into $dest:"
