@@ -4,6 +4,7 @@ import os
 
 from rq import cron
 
+from workers.channels.jobs import push_all_news, sync_due_channels
 from workers.reconcile import reconcile
 from workers.shipping import sync_all_carriers
 
@@ -11,6 +12,12 @@ cron.register(reconcile, queue_name="default", cron="* * * * *", name="reconcile
 # Every 5 minutes by default; `make run` asks more often so the demo's parcels visibly move.
 cron.register(sync_all_carriers, queue_name="carriers",
               interval=int(os.environ.get("CARRIER_SYNC_SECONDS", "300")), name="carrier-sync")
+
+# Each channel is polled on its own interval: this looks every minute which are due.
+cron.register(sync_due_channels, queue_name="channels", cron="* * * * *", name="channel-sync")
+# Shipping news to channels, retried until they take it.
+cron.register(push_all_news, queue_name="channels",
+              interval=int(os.environ.get("CHANNEL_NEWS_SECONDS", "300")), name="channel-news")
 
 if os.environ.get("SANDBOX_ENABLED", "").lower() in {"1", "true", "yes", "on"}:
     # The sandbox carrier pushes its parcels' news as a real carrier's webhooks would.

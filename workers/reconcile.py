@@ -6,11 +6,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import Actor, Order, db, utcnow
+from models.intake.news import channels_with_news
+from models.intake.tables import ChannelWebhook
 from models.orders.operations import restock_order
 from models.orders.queries import returned_orders_due_restock
 from models.shipping.operations import orders_due_registration
 from models.shipping.tables import CarrierWebhook
 from workers import job
+from workers.channels.jobs import request_news
+from workers.channels.jobs import request_webhook_apply as request_channel_webhooks
 from workers.shipping import apply_webhooks, register_parcels
 
 # A webhook stored this long ago and still not applied lost its job (Redis restarted).
@@ -37,7 +41,7 @@ def restock_returned_order(order_id: int) -> int:
 @job("default", timeout=120)
 def reconcile() -> dict[str, int]:
     """Find work the database says is due and enqueue it (each enqueue is deduplicated)."""
-    due = {"restock": 0, "register": 0, "webhooks": 0}
+    due = {"restock": 0, "register": 0, "webhooks": 0, "channel_webhooks": 0, "news": 0}
     for order_id in returned_orders_due_restock():
         restock_returned_order.enqueue(order_id, job_id=f"restock-{order_id}")
         due["restock"] += 1
@@ -52,4 +56,12 @@ def reconcile() -> dict[str, int]:
     for carrier_id in carriers:
         apply_webhooks.enqueue(carrier_id, job_id=f"apply-webhooks-{carrier_id}")
         due["webhooks"] += 1
+    channels = db.session.execute(
+        select(ChannelWebhook.channel_id).where(ChannelWebhook.processed_at.is_(None),
+                                                ChannelWebhook.received_at < stale)
+        .distinct()).scalars().all()
+    for channel_id in channels:
+        due["channel_webhooks"] += request_channel_webhooks(channel_id)
+    for channel_id in channels_with_news(utcnow()):
+        due["news"] += request_news(channel_id)
     return due

@@ -1,7 +1,7 @@
-"""Machine-to-machine endpoints: carrier webhooks (signed), later the JSON API."""
+"""Machine-to-machine endpoints: carrier and channel webhooks (signed), the JSON API (keys)."""
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import webhooks  # noqa: E402,F401
+from . import channel_webhooks, webhooks  # noqa: E402,F401

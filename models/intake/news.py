@@ -9,12 +9,13 @@ transaction, and records each answer here. A row without a tracking code waits
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.base import db
 from models.catalog.sales import Carrier, Channel
 from models.orders.tables import Order
+from models.shipping.tables import Parcel
 from models.small_tables import cached
 from models.status import News
 
@@ -65,9 +66,10 @@ def due_news(now: datetime, *, channel_id: int | None = None, limit: int = 500) 
     """News to send now: with a tracking code, or without one once the wait is over."""
     wait = timedelta(minutes=IntakeSettings.load().news_wait_minutes)
     query = (select(NEWS.c.order_id, NEWS.c.channel_id, NEWS.c.idempotency_key,
-                    NEWS.c.shipped_at, Order.external_id, Order.tracking_number, Carrier.name)
+                    NEWS.c.shipped_at, Order.external_id, Parcel.tracking_number, Carrier.name)
              .join(Order, Order.id == NEWS.c.order_id)
-             .outerjoin(Carrier, Carrier.id == Order.carrier_id)
+             .outerjoin(Parcel, Parcel.order_id == NEWS.c.order_id)
+             .outerjoin(Carrier, Carrier.id == func.coalesce(Parcel.carrier_id, Order.carrier_id))
              # A waiting row is looked at on every run: it goes as soon as a tracking code
              # arrives, or when the wait ends.
              .where(or_(NEWS.c.state == News.WAITING,
