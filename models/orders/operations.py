@@ -19,6 +19,7 @@ from models.base import db, utcnow
 from models.bulk import insert_rows, update_rows
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from models.intake.news import schedule_news
+from models.intake.routing import reroute_order
 from models.phones import normalize_phone
 from models.status import (
     CONFIRMATION_EFFECTS,
@@ -401,6 +402,11 @@ def edit_order(
         events.append(audit(order, actor, "edit", order.phone, phone.strip(), "phone corrected"))
         order.phone, order.phone_normalized = phone.strip(), normalized
     events += _edit_lines(order, actor, quantities or {}, remove)
+    if events:
+        # A new quantity or city may change which warehouse serves each line.
+        for row in reroute_order(order, actor):
+            events.append(AuditEvent(**row))
+            db.session.add(events[-1])
     db.session.flush()
     return events
 

@@ -173,3 +173,28 @@ def test_a_big_batch_goes_in_whole(app, shop):
         AuditEvent.kind == "import")) == 1200
     again = create_orders(channel, batch, ACTOR, source="csv")
     assert not any(a.created for a in again)
+
+
+def test_an_edit_that_outgrows_the_warehouse_routes_the_line_again(
+        app, shop, make_warehouse, make_user):
+    from models.orders.operations import edit_order
+    from models.stock.ledger import receive_stock
+
+    channel, product, first = shop
+    second = make_warehouse(priority=200)
+    receive_stock(second, product.id, 40, Actor.system("test"), "opening stock")
+    db.session.commit()
+    arrivals = create_orders(channel, [incoming("E-1", IncomingLine(product.sku, 2))], ACTOR,
+                             source="manual")
+    order = db.session.get(Order, arrivals[0].order_id)
+    assert order.lines[0].warehouse_id == first.id
+    agent = make_user("agent")
+    order.claimed_by_id = agent.id
+    db.session.commit()
+
+    edit_order(order, Actor.of(agent), quantities={order.lines[0].id: 25})
+    db.session.commit()
+    assert order.lines[0].warehouse_id == second.id
+    moved = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.order_id == order.id, AuditEvent.kind == "routing")).one()
+    assert (moved.from_value, moved.to_value) == (first.name, second.name)
