@@ -10,6 +10,7 @@ from extensions import db
 from models import Actor, AuditEvent, CallSettings, Carrier, Order, OrderLine, ParcelEvent
 from models.calls.queue import held_order
 from models.errors import TransitionRefused
+from models.intake.news import news_of
 from models.orders.counters import status_counts
 from models.orders.listing import list_orders
 from models.orders.operations import reopen_order
@@ -96,7 +97,7 @@ def _page(order: Order, status: int = 200, notice: str | None = None):
         "orders/detail.html", block="order_state", status=status, order=order, events=events,
         shipping_targets=targets, can_reopen=can_reopen, shipping_form=ShippingForm(),
         reopen_form=ReopenForm(), parcel=parcel, timeline=timeline, tracking_form=tracking_form,
-        notice=notice,
+        notice=notice, news=news_of(order.id),
     )
 
 

@@ -14,7 +14,12 @@ from models.status import Role
 
 from .pages import heading, location, nav_links, text
 
-PUBLIC = {"static", "auth.login", "system.healthz", "api.carrier_webhook"}
+PUBLIC = {"static", "auth.login", "system.healthz"}
+# Machine endpoints authenticate each request themselves: webhooks by signature, the rest
+# of the API by key; the API's own document and docs page are public reading.
+MACHINE = "api."
+SIGNED = {"api.carrier_webhook", "api.channel_webhook"}
+READABLE = {"api.openapi", "api.docs"}
 LOGIN_ONLY = {"home.index", "auth.logout"}
 HOMES = {
     "agent": ("/calls/", "Call queue"),
@@ -35,15 +40,16 @@ class Route(NamedTuple):
     url: str
 
 
-def _routes() -> list[Route]:
-    """Every non-public method and rule of the app, read from a throwaway app's url_map."""
+def _routes(machine: bool = False) -> list[Route]:
+    """Every non-public method and rule of the app (or its machine endpoints), read from a
+    throwaway app's url_map."""
     previous = workers._app
     throwaway = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
     workers._app = previous
     routes = []
     with throwaway.test_request_context():
         for rule in throwaway.url_map.iter_rules():
-            if rule.endpoint in PUBLIC:
+            if rule.endpoint in PUBLIC or machine != rule.endpoint.startswith(MACHINE):
                 continue
             url = url_for(rule.endpoint, **dict.fromkeys(rule.arguments, 1))
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -52,6 +58,7 @@ def _routes() -> list[Route]:
 
 
 ROUTES = _routes()
+MACHINE_ROUTES = _routes(machine=True)
 GUARDED = sorted({r.endpoint for r in ROUTES} - LOGIN_ONLY)
 
 
@@ -303,6 +310,19 @@ def test_login_required_sweep_sees_the_app_routes():
     endpoints = {r.endpoint for r in ROUTES}
     assert {"home.index", "auth.logout", "orders.detail", "orders.set_shipping"} <= endpoints
     assert not endpoints & PUBLIC
+
+
+@pytest.mark.parametrize("route", [r for r in MACHINE_ROUTES
+                                   if r.endpoint not in SIGNED | READABLE], ids=_id)
+def test_machine_endpoints_refuse_a_request_without_a_key(client, route):
+    resp = _send(client, route)
+    assert resp.status_code == 401, resp.get_data(as_text=True)[:300]
+
+
+def test_every_machine_endpoint_is_signed_keyed_or_plain_reading():
+    endpoints = {r.endpoint for r in MACHINE_ROUTES}
+    assert SIGNED <= endpoints
+    assert all(e.startswith(MACHINE) for e in endpoints)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_id)
