@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import channel_webhooks, webhooks  # noqa: E402,F401
+from . import auth, channel_webhooks, docs, openapi, orders, webhooks  # noqa: E402,F401
