@@ -311,13 +311,21 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
     local = Carrier(name="Livraison locale", code="local", kind="local", local_delivery=True,
                     created_at=setup)
     channels = [
-        Channel(name="Boutique Shopify", code="boutique", kind="shopify", active=True,
-                created_at=setup),
-        Channel(name="WooCommerce Maroc", code="woo-maroc", kind="woocommerce", active=True,
-                created_at=setup),
+        Channel(name="Boutique en ligne", code="boutique", kind="api", created_at=setup),
+        Channel(name="Commandes téléphone", code="telephone", kind="manual", created_at=setup),
     ]
     db.session.add_all([sandbox, local, *channels])
     db.session.flush()
+    for channel in channels:
+        channel.default_carrier_id = sandbox.id
+    # The built-in sandbox marketplace: it places new orders by itself in `make run`,
+    # polled every minute, and hears back when they ship.
+    marketplace = Channel(
+        name="Sandbox Marketplace", code="marketplace", kind="sandbox", created_at=setup,
+        base_url=f"{current_app.config['PUBLIC_URL']}/sandbox/marketplace",
+        api_key="sandbox-demo-key", webhook_secret="sandbox-demo-key",
+        default_carrier_id=sandbox.id, poll_interval_minutes=1)
+    db.session.add(marketplace)
 
     plans = _plan(rng, orders, stock_left)
     actors = {name: Actor.of(user) for name, user in users.items()}
@@ -338,7 +346,7 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
         "warehouses": len(warehouses),
         "products": len(products),
         "carriers": 2,
-        "channels": len(channels),
+        "channels": len(channels) + 1,
         "orders": len(plans),
         "stock movements": db.session.scalar(select(func.count()).select_from(StockMovement)),
         "audit events": db.session.scalar(select(func.count()).select_from(AuditEvent)),

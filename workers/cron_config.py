@@ -26,3 +26,9 @@ if os.environ.get("SANDBOX_ENABLED", "").lower() in {"1", "true", "yes", "on"}:
     cron.register(push_sandbox_webhooks, queue_name="default",
                   interval=int(os.environ.get("SANDBOX_PUSH_SECONDS", "10")),
                   name="sandbox-webhooks")
+    # The sandbox marketplace places a few orders now and then, so the call queue fills.
+    from workers.sandbox_jobs import produce_sandbox_orders
+
+    cron.register(produce_sandbox_orders, queue_name="default",
+                  interval=int(os.environ.get("SANDBOX_ORDER_SECONDS", "60")),
+                  name="sandbox-orders")

@@ -207,9 +207,19 @@ def test_external_ids_are_unique_per_channel(ctx):
     ).all()
     assert len(rows) == len(set(rows))
     kinds = {kind for kind, _ in rows}
-    assert kinds == {"shopify", "woocommerce"}
+    assert kinds == {"api", "manual"}  # the sandbox marketplace's orders arrive live
     for kind, external_id in rows:
-        assert re.fullmatch(r"#\d{4}" if kind == "shopify" else r"W-\d{4}", external_id)
+        assert re.fullmatch(r"#\d{4}" if kind == "api" else r"W-\d{4}", external_id)
+
+
+def test_the_sandbox_marketplace_is_a_channel_that_is_polled_and_hears_back(ctx):
+    from models.intake.news import NEWS_KINDS
+    from workers.channels import ADAPTERS
+
+    marketplace = db.session.scalar(select(Channel).where(Channel.kind == "sandbox"))
+    assert marketplace.base_url.endswith("/sandbox/marketplace")
+    assert marketplace.api_key and marketplace.default_carrier_id
+    assert set(ADAPTERS) == NEWS_KINDS
 
 
 def test_orders_look_like_cash_on_delivery_orders(ctx):
