@@ -266,7 +266,7 @@ def plan_shipping(order, to: str, actor: Actor) -> Shipping | None:
             f"Order #{order.id} is not confirmed; its shipping status is locked until then."
         )
     src = Shipping(order.shipping_status)
-    if src == dst and not actor.parties & {Party.AGENT, Party.OPERATOR, Party.MANAGER}:
+    if src == dst and actor.parties & {Party.CARRIER, Party.SYSTEM}:
         return None
     allowed = shipping_parties(src, dst, order.delivery_mode)
     src_label, dst_label = SHIPPING_INFO[src].label, SHIPPING_INFO[dst].label

@@ -23,14 +23,18 @@ from models.status import (
 )
 
 A, OP, M, C, S = Party.AGENT, Party.OPERATOR, Party.MANAGER, Party.CARRIER, Party.SYSTEM
+CH = Party.CHANNEL
 OUTCOMES = ["no_answer", "call_later", "confirmed", "canceled", "fake"]
 
 EXPECTED_CONFIRMATION = {
     **{("new", to): {A} for to in OUTCOMES},
     **{("no_answer", to): {A} for to in OUTCOMES},
     **{("call_later", to): {A} for to in OUTCOMES},
-    ("no_answer", "canceled"): {A, S},
-    ("call_later", "canceled"): {A, S},
+    # The shop canceled it before anyone confirmed; a prepaid order skips the call.
+    ("new", "canceled"): {A, CH},
+    ("no_answer", "canceled"): {A, S, CH},
+    ("call_later", "canceled"): {A, S, CH},
+    ("new", "confirmed"): {A, S},
     ("canceled", "new"): {M},
     ("fake", "new"): {M},
 }
