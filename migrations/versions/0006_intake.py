@@ -132,7 +132,7 @@ def upgrade():
         batch_op.add_column(sa.Column('confirm_by', sa.String(length=16), server_default='agent', nullable=False))
         batch_op.add_column(sa.Column('api_key', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('api_secret', sa.String(length=255), nullable=True))
-        batch_op.add_column(sa.Column('sync_cursor', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('sync_cursor', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('last_sync_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('last_success_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('failing_since', sa.DateTime(), nullable=True))

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, text
+from sqlalchemy import JSON, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Timestamps, db
@@ -42,7 +42,8 @@ class Channel(Timestamps, db.Model):
     # Parcels of this channel's orders go here when nothing better is known.
     default_carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
     # Polling: where the last page ended, and the channel's health.
-    sync_cursor: Mapped[str | None] = mapped_column(String(255))
+    # Text: a platform's page token (Shopify's page_info) has no documented length.
+    sync_cursor: Mapped[str | None] = mapped_column(Text)
     last_sync_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
