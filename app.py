@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         calls,
         errors,
         home,
+        intake,
         orders,
         settings,
         shipping,
@@ -43,7 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     auth.init_app(app)
     errors.init_app(app)
-    for module in (auth, home, calls, orders, shipping, stock, boards, settings, system, api):
+    for module in (auth, home, calls, orders, shipping, stock, boards, settings, system, api,
+                   intake):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # machine-to-machine: webhooks are signed, the API uses keys
 
