@@ -11,6 +11,8 @@ from flask import jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from models.shipping.carriers import CODE
+
 from . import bp, schemas
 
 REF = "#/components/schemas/{model}"
@@ -87,7 +89,8 @@ def _webhook(sender: str) -> dict:
         "description": f"Signed by the {sender} (its webhook secret) over the raw body; "
                        "stored once per delivery id and applied by a background job.",
         "parameters": [{"name": "code", "in": "path", "required": True,
-                        "schema": {"type": "string"}, "description": f"The {sender}'s code."}],
+                        "schema": {"type": "string", "pattern": CODE.pattern, "maxLength": 40},
+                        "description": f"The {sender}'s code."}],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"type": "object"}}}},
         "responses": {
