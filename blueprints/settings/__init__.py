@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from . import carriers, routing, views  # noqa: E402,F401
+from . import carriers, channels, routing, views  # noqa: E402,F401

@@ -4,13 +4,28 @@ from functools import cache
 from importlib import import_module
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from models.intake.channels import (
+    CONFIRM_BY,
+    FORWARD_WHEN,
+    FORWARDING,
+    POLL_MINUTES,
+    SHOPIFY_API_VERSION,
+)
 from models.shipping.carriers import CODE_MAX, MAPS_TO, RAW_STATUS_MAX
 from models.shipping.detection import PATTERN_MAX, RULE_KINDS
 from models.status import SHIPPING_INFO
 from workers.carriers import ADAPTERS, KINDS
+from workers.channels import KINDS as CHANNEL_KINDS
 
 KIND_LABELS = {
     "sandbox": "Sandbox (the built-in test carrier)",
@@ -99,3 +114,68 @@ class RuleForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """An empty form: a POST-only button (delete, test) that carries the CSRF token."""
+
+
+# -- channels -------------------------------------------------------------------------
+
+CHANNEL_KIND_LABELS = {
+    "manual": "Typed in by hand",
+    "csv": "CSV uploads",
+    "api": "JSON API (scripts, lead providers)",
+    "sandbox": "Sandbox marketplace (the built-in test shop)",
+    "shopify": "Shopify",
+    "woocommerce": "WooCommerce",
+}
+
+
+def _carrier_id(value) -> int | None:
+    """A select's carrier id: None for "no default"."""
+    return int(value) if value not in (None, "") else None
+
+
+class ChannelForm(FlaskForm):
+    """A channel's identity, connection, credentials and forwarding settings."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    # Its shape and uniqueness are checked by save_channel, with the message that explains it.
+    code = StringField(
+        "Code", validators=[DataRequired()],
+        description=f"Goes in the webhook URL: lower-case letters, digits and dashes (at most "
+                    f"{CODE_MAX}). Changing it changes the webhook URL.")
+    kind = SelectField("Orders come from",
+                       choices={k: CHANNEL_KIND_LABELS.get(k, k) for k in CHANNEL_KINDS})
+    active = BooleanField("Active", default=True)
+    base_url = StringField("Shop address", validators=[Optional(), Length(max=255)],
+                           description="The shop's web address, e.g. "
+                                       "https://my-shop.myshopify.com.")
+    # Secrets are never rendered back: PasswordField leaves the value out.
+    api_key = PasswordField("API key (access token, or WooCommerce consumer key)",
+                            validators=[Optional(), Length(max=255)])
+    clear_api_key = BooleanField("Remove the stored API key")
+    api_secret = PasswordField("API secret (WooCommerce consumer secret)",
+                               validators=[Optional(), Length(max=255)])
+    clear_api_secret = BooleanField("Remove the stored API secret")
+    webhook_secret = PasswordField("Webhook secret", validators=[Optional(), Length(max=255)],
+                                   description="What the shop signs its webhooks with.")
+    clear_webhook_secret = BooleanField("Remove the stored webhook secret")
+    api_version = StringField("Shopify API version", validators=[Optional(), Length(max=16)],
+                              description=f"Leave empty for {SHOPIFY_API_VERSION}.")
+    poll_interval_minutes = IntegerField(
+        "Check for new orders every (minutes)",
+        validators=[Optional(), NumberRange(*POLL_MINUTES)],
+        description="From 1 to 1440; webhooks bring orders in between.")
+    forwarding = RadioField("Send arriving orders on", default="always",
+                            choices={k: o.label for k, o in FORWARDING.items()})
+    forward_when = RadioField("When to send them on", default="committed",
+                              choices={k: o.label for k, o in FORWARD_WHEN.items()})
+    confirm_by = RadioField("Who confirms them", default="agent",
+                            choices={k: o.label for k, o in CONFIRM_BY.items()})
+    # Choices are the carriers, filled in by the view.
+    default_carrier_id = SelectField("Default carrier", coerce=_carrier_id, choices=[],
+                                     validate_choice=False)
+
+
+class ApiKeyForm(FlaskForm):
+    """A new API key: only its name (where it will be used)."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
