@@ -8,7 +8,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from extensions import login_manager
-from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
+from models.status import CONFIRMATION_INFO, PUSH_INFO, SHIPPING_INFO, Role
 
 PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
 # Machine-to-machine endpoints authenticate each request themselves (webhook signatures,
@@ -53,11 +53,13 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def status_badges(env) -> dict[str, dict]:
     """Every badge, rendered once by the one status macro; lists look them up per row."""
     macros = env.get_template("_macros/status.html").make_module(
-        {"CONFIRMATION_INFO": CONFIRMATION_INFO, "SHIPPING_INFO": SHIPPING_INFO})
+        {"CONFIRMATION_INFO": CONFIRMATION_INFO, "SHIPPING_INFO": SHIPPING_INFO,
+         "PUSH_INFO": PUSH_INFO})
     confirmation = {value: macros.confirmation(value) for value in CONFIRMATION_INFO}
     shipping = {value: macros.shipping(value) for value in SHIPPING_INFO}
     shipping[None] = macros.shipping(None)
-    return {"confirmation": confirmation, "shipping": shipping}
+    push = {value: macros.push(value) for value in PUSH_INFO}
+    return {"confirmation": confirmation, "shipping": shipping, "push": push}
 
 
 def _nav_items():
@@ -75,7 +77,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
-        CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO,
+        CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO, PUSH_INFO=PUSH_INFO,
     )
     app.jinja_env.globals["BADGES"] = status_badges(app.jinja_env)
 

@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from wtforms import SelectField
 
 from extensions import db
 from models import Carrier, Channel, User
 from models.calls.card import channel_names
 from models.orders.listing import Cursor, OrderFilters
 from models.small_tables import cached, watch
-from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
+from models.status import CONFIRMATION_INFO, PUSH_INFO, SHIPPING_INFO, Role
 
 from .forms import OrderFilterForm
 
@@ -49,19 +50,26 @@ class Lookups:
 watch(Channel, Carrier, User)
 
 
+class ListFilterForm(OrderFilterForm):
+    """The list's filters, with whether each order went on to confirmation (push status)."""
+
+    push = SelectField("Push", choices=[], default="")
+
+
 def _choices(items) -> list[tuple[str, str]]:
     """Select options with an "any" entry first."""
     return [("", "Any")] + [(str(k), v) for k, v in items]
 
 
-def filter_form(args, lookups: Lookups) -> OrderFilterForm:
+def filter_form(args, lookups: Lookups) -> ListFilterForm:
     """The filter form bound to the query string, with its options filled in."""
-    form = OrderFilterForm(args)
+    form = ListFilterForm(args)
     form.conf.choices = _choices((k, i.label) for k, i in CONFIRMATION_INFO.items())
     form.ship.choices = _choices((k, i.label) for k, i in SHIPPING_INFO.items())
     form.channel.choices = _choices(lookups.channels.items())
     form.carrier.choices = _choices(lookups.carriers.items())
     form.agent.choices = _choices(lookups.agents.items())
+    form.push.choices = _choices((k, i.label) for k, i in PUSH_INFO.items())
     return form
 
 
@@ -70,7 +78,7 @@ def _utc(day, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, zone).astimezone(UTC).replace(tzinfo=None)
 
 
-def to_filters(form: OrderFilterForm) -> OrderFilters:
+def to_filters(form: ListFilterForm) -> OrderFilters:
     """The validated form as query filters (dates are whole local days)."""
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
 
@@ -81,6 +89,7 @@ def to_filters(form: OrderFilterForm) -> OrderFilters:
         confirmation=form.conf.data or None, shipping=form.ship.data or None,
         channel_id=number(form.channel), carrier_id=number(form.carrier),
         agent_id=number(form.agent), city=(form.city.data or "").strip() or None,
+        push=form.push.data or None,
         created_from=_utc(form.from_.data, zone) if form.from_.data else None,
         created_to=_utc(form.to.data + timedelta(days=1), zone) if form.to.data else None,
         search=(form.q.data or "").strip(),
@@ -88,13 +97,13 @@ def to_filters(form: OrderFilterForm) -> OrderFilters:
     )
 
 
-def query_args(form: OrderFilterForm, **changes) -> dict[str, str]:
+def query_args(form: ListFilterForm, **changes) -> dict[str, str]:
     """The current filters as URL arguments (without the cursor), with changes applied."""
     args = {
         name: value for name, value in (
             ("conf", form.conf.data), ("ship", form.ship.data), ("channel", form.channel.data),
             ("carrier", form.carrier.data), ("agent", form.agent.data),
-            ("city", form.city.data), ("q", form.q.data),
+            ("push", form.push.data), ("city", form.city.data), ("q", form.q.data),
             ("from", form.from_.data.isoformat() if form.from_.data else ""),
             ("to", form.to.data.isoformat() if form.to.data else ""),
         ) if value

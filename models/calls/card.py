@@ -104,16 +104,32 @@ def call_card(order, now: datetime | None = None) -> CallCard:
     now = now or utcnow()
     key = {"order_id": order.id, "phone": order.phone_normalized}
     attempts = list(db.session.execute(_ATTEMPTS, key))
-    duplicates, fakes = [], 0
-    if order.phone_normalized:
-        same = list(db.session.execute(_SAME_PHONE, key))
-        since = now - DUPLICATE_WINDOW
-        duplicates = [o for o in same if o.created_at >= since
-                      and o.confirmation_status not in NOT_DUPLICATES
-                      and o.shipping_status not in FINISHED_SHIPPING]
-        fakes = sum(o.confirmation_status == Confirmation.FAKE for o in same)
-        if len(same) == SAME_PHONE_LIMIT:
-            fakes = db.session.scalar(_FAKES, key)
+    history = phone_history(order.phone_normalized, order.id, now)
     return CallCard(order, channel_names().get(order.channel_id, ""), order_lines(order.id),
-                    attempts, duplicates, fakes, is_valid_phone(order.phone_normalized),
-                    now - order.created_at)
+                    attempts, history.duplicates, history.fake_count,
+                    is_valid_phone(order.phone_normalized), now - order.created_at)
+
+
+@dataclass
+class PhoneHistory:
+    """The other orders from one phone number, and what they say about the customer."""
+
+    orders: list  # newest first, at most SAME_PHONE_LIMIT
+    duplicates: list  # recent and still open: possibly the same order twice
+    fake_count: int
+
+
+def phone_history(phone: str, order_id: int = 0, now: datetime | None = None) -> PhoneHistory:
+    """Orders with this normalised phone other than `order_id` (0: a number not saved yet)."""
+    if not phone:
+        return PhoneHistory([], [], 0)
+    key = {"order_id": order_id, "phone": phone}
+    same = list(db.session.execute(_SAME_PHONE, key))
+    since = (now or utcnow()) - DUPLICATE_WINDOW
+    duplicates = [o for o in same if o.created_at >= since
+                  and o.confirmation_status not in NOT_DUPLICATES
+                  and o.shipping_status not in FINISHED_SHIPPING]
+    fakes = sum(o.confirmation_status == Confirmation.FAKE for o in same)
+    if len(same) == SAME_PHONE_LIMIT:
+        fakes = db.session.scalar(_FAKES, key)
+    return PhoneHistory(same, duplicates, fakes)

@@ -20,6 +20,7 @@ LIST_COLUMNS = (
     Order.id, Order.created_at, Order.external_id, Order.customer_name, Order.phone,
     Order.city, Order.channel_id, Order.carrier_id, Order.agent_id, Order.delivery_mode,
     Order.cod_amount_cents, Order.currency, Order.confirmation_status, Order.shipping_status,
+    Order.push_status, Order.push_detail,
 )
 
 
@@ -51,6 +52,7 @@ class OrderFilters:
     carrier_id: int | None = None
     city: str | None = None
     agent_id: int | None = None
+    push: str | None = None  # sent / not_sent / error (ix_orders_push_created)
     created_from: datetime | None = None  # UTC, inclusive
     created_to: datetime | None = None  # UTC, exclusive
     search: str = ""
@@ -94,7 +96,7 @@ def filtered(query, f: OrderFilters, region: str = "MA"):
     equal = {
         Order.confirmation_status: f.confirmation, Order.shipping_status: f.shipping,
         Order.channel_id: f.channel_id, Order.carrier_id: f.carrier_id, Order.city: f.city,
-        Order.agent_id: f.agent_id,
+        Order.agent_id: f.agent_id, Order.push_status: f.push,
     }
     for column, value in equal.items():
         if value is not None:
