@@ -58,27 +58,31 @@ def key_required(view):
 
 @bp.errorhandler(Refused)
 def refused(exc: Refused):
+    """A refusal the API itself decided."""
     return api_error(exc.status, exc.message, exc.fields, exc.headers)
 
 
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
+    """A rule of the domain refused the request (its own status and message)."""
     return api_error(exc.status_code, exc.message)
 
 
 @bp.errorhandler(StaleDataError)
 @bp.errorhandler(IntegrityError)
 def concurrent_change(_exc):
-    # A unique constraint or a version check caught a concurrent write; nothing was saved.
+    """A unique constraint or a version check caught a concurrent write: nothing saved."""
     return api_error(409, "Someone else changed this at the same moment; nothing was saved. "
                           "Send the request again.")
 
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
+    """Werkzeug's refusals (a body over the limit, ...) in the API's shape."""
     return api_error(exc.code or 400, exc.description or exc.name)
 
 
 @bp.errorhandler(InternalServerError)
 def server_error(_exc):
+    """A bug: logged by Flask, answered in the API's shape."""
     return api_error(500, "The error was logged. Try again in a moment.")

@@ -41,9 +41,9 @@ def create_order(caller: ApiCaller):
                               source="api", strict=True)
     if arrival.problems:
         raise _refusal(arrival.problems)
-    db.session.commit()
-    order = find_order(caller, arrival.order_id)
+    order = find_order(caller, arrival.order_id)  # read in the same transaction: one COMMIT
     if arrival.created:
+        db.session.commit()
         return _json(order, 201, Location=url_for("api.get_order", order_id=order.id))
     differing = differences(new, order, CallSettings.load().phone_region)
     if differing:

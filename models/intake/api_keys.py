@@ -81,8 +81,12 @@ def authenticate(bearer: str | None) -> ApiCaller | None:
         return None
     digest = hash_token(bearer)
     caller = cached(_CACHE + digest, lambda: _load(digest), ttl=KEY_TTL_SECONDS)
-    if caller is not None:
-        _touch(caller.key_id)
+    if caller is None:
+        # Only live keys stay cached: random tokens must not fill memory, and a key
+        # issued by another process works at once.
+        forget(_CACHE + digest)
+        return None
+    _touch(caller.key_id)
     return caller
 
 

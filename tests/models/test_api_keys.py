@@ -62,6 +62,16 @@ def test_authenticate_refuses_unknown_tokens(make_channel, manager, bearer):
     assert authenticate(bearer) is None
 
 
+def test_key_issued_elsewhere_works_at_once(make_channel):
+    channel, token = make_channel(), "cb_" + "k" * 43
+    assert authenticate(token) is None
+    # Another process issues it (the same row issue_key writes).
+    db.session.add(ApiKey(channel_id=channel.id, name="elsewhere", prefix=token[:10],
+                          key_hash=hash_token(token)))
+    db.session.commit()
+    assert authenticate(token) is not None
+
+
 def test_revoked_key_stops_working_at_once_in_this_process(make_channel, manager):
     key, token = issue_key(make_channel(), "Shop backend", manager)
     db.session.commit()
