@@ -41,14 +41,14 @@ def create_order(caller: ApiCaller):
                               source="api", strict=True)
     if arrival.problems:
         raise _refusal(arrival.problems)
+    if arrival.order_id is None:  # another request took this id and has not committed yet
+        raise Refused(409, f"Order {new.external_id} is being received by another request; "
+                           "send it again in a moment.")
     order = find_order(caller, arrival.order_id)  # read in the same transaction: one COMMIT
     if arrival.created:
         db.session.commit()
         return _json(order, 201, Location=url_for("api.get_order", order_id=order.id))
-    differing = differences(new, order, CallSettings.load().phone_region)
-    if differing:
-        raise Refused(409, f"Order {new.external_id} was already received with different "
-                           "content", differing)
+    _refuse_if_different(new, order)
     return _json(order, 200)
 
 
@@ -81,6 +81,14 @@ def incoming(new: schemas.NewOrder) -> IncomingOrder:
                             unit_price_cents=line.unit_price) for line in new.lines],
         cod_amount_cents=new.cod_amount, currency=new.currency, paid=new.paid,
         shipping_method=new.shipping_method, note=new.note)
+
+
+def _refuse_if_different(new: schemas.NewOrder, order: schemas.Order) -> None:
+    """A 409 naming the fields in which the request differs from the order received."""
+    differing = differences(new, order, CallSettings.load().phone_region)
+    if differing:
+        raise Refused(409, f"Order {new.external_id} was already received with different "
+                           "content", differing)
 
 
 def differences(new: schemas.NewOrder, order: schemas.Order, region: str) -> list[str]:

@@ -1,9 +1,11 @@
 """The orders API: keys, idempotent creation, refusals as JSON, one channel's orders, paging."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select, update
 
 from extensions import db
@@ -169,6 +171,20 @@ def test_post_different_content_under_a_used_id_answers_409_naming_the_fields(ap
         "fields": ["customer.phone", "customer.city", "cod_amount", "lines"]}
     [order] = orders_in_db()
     assert order.id == first.json["id"] and order.city == "Casablanca"
+
+
+def test_post_same_order_at_once_from_many_connections_makes_one_order(
+        live_server, api, mug):
+    def send(_n):
+        return requests.post(f"{live_server}{ORDERS}", json=order_body(), timeout=30,
+                             headers={"Authorization": f"Bearer {api.token}"})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(send, range(6)))
+
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    [order] = orders_in_db()
+    assert {a.json()["id"] for a in answers} == {order.id}
 
 
 def test_post_same_external_id_on_another_channel_is_another_order(
