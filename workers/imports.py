@@ -201,9 +201,16 @@ def _import(import_id: int, upload, actor: Actor) -> None:
         seen += sum(len(o.rows) for o in chunk)
         if seen <= upload.done_rows:
             continue  # committed by an earlier run of this job
-        known = existing_orders(channel.id, (o.external_id for o in chunk))
-        todo = [o for o in chunk if o.external_id and o.external_id not in known
-                and o.external_id not in refused and not o.row_problems]
+        todo = []
+        for order in chunk:
+            if not order.external_id or order.external_id in refused:
+                continue
+            if order.row_problems:
+                existing += 1  # the check found it imported already, or it would be refused
+            else:
+                todo.append(order)
+        # The door finds the orders imported already (created=False) in the same query
+        # it needs anyway.
         arrivals = create_orders(channel, [o.incoming for o in todo], actor, source="csv",
                                  strict=True, region=region) if todo else []
         late = []
@@ -214,8 +221,7 @@ def _import(import_id: int, upload, actor: Actor) -> None:
                 add_problems(order, arrival.problems)
                 late += _rejects(order)
             else:
-                existing += 1  # another upload created it a moment ago
-        existing += sum(o.external_id in known for o in chunk)
+                existing += 1
         values = {"done_rows": seen, "created_orders": created, "existing_orders": existing}
         if late:
             rejects = sorted(rejects + late, key=lambda r: r["line"])

@@ -234,7 +234,7 @@ class CsvFile:
             last = reader.line_num
             for cells in reader:
                 line, last = last + 1, reader.line_num
-                if any(c.strip() for c in cells):
+                if "".join(cells).strip():
                     yield line, cells
         except csv.Error as error:
             raise CsvFileError(f"The file cannot be read past line {last + 1}: {error}. "
@@ -268,13 +268,18 @@ class CsvFile:
         """
         waiting: dict[int, dict[str, list[Row]]] = {}
         missing = list(plan.chunk_rows)
-        pairs = [(name, index) for name, index in self.columns.items()]
+        pairs = list(self.columns.items())
         width = len(self.header)
         for line, cells in self.records():
             key = self.key(line, cells)
             chunk = plan.chunk_of[key]
-            row = Row(line, {name: _cell(cells[i]) if i < len(cells) else "" for name, i in pairs})
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            values = {name: cells[i].strip() for name, i in pairs}
+            if "'" in "".join(cells):  # rare: undo the quote of our refused-rows file
+                values = {name: _cell(value) for name, value in values.items()}
+            row = Row(line, values)
+            if len(cells) > width and "".join(cells[width:]).strip():
                 row.reasons.append(
                     f"This row has {len(cells)} cells but the header names {width}: a value "
                     f"containing “{self.delimiter}” must be put in double quotes.")
@@ -353,6 +358,8 @@ def _quantity(row: Row) -> int:
 
 def _order_values(rows: list[Row], external_id: str) -> dict[str, str]:
     """Order-level values: each the first row's that has one; a row saying otherwise is wrong."""
+    if len(rows) == 1:
+        return {name: rows[0].values.get(name, "") for name in ORDER_FIELDS}
     values = {}
     for name in ORDER_FIELDS:
         first = None
