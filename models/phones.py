@@ -1,12 +1,16 @@
 """Phone numbers as customers type them, normalised to E.164 for matching."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
 DIGITS = re.compile(r"\d")
 
 
+# Parsing is the costly step of every import (a CSV of 100,000 rows, its check and the
+# door's own checks): the same typed number is parsed once per process.
+@lru_cache(maxsize=65536)
 def normalize_phone(raw: str, region: str = "MA") -> str:
     """E.164 form of a phone number ("+212612345678"), or "" when it cannot be parsed.
 
