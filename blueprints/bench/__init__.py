@@ -30,7 +30,7 @@ ROWS = [
         phone="06 12 34 56 78", city="Casablanca", channel_id=1 + i % 2, carrier_id=1,
         agent_id=1 + i % 10, delivery_mode="carrier", cod_amount_cents=34_900 + i,
         currency="MAD", confirmation_status=STATUSES[i % 5][0],
-        shipping_status=STATUSES[i % 5][1])
+        shipping_status=STATUSES[i % 5][1], push_status="sent", push_detail="")
     for i in range(50)
 ]
 COUNTS = {"confirmation": {"new": 80_000, "confirmed": 600_000}, "shipping": {"delivered": 1},
