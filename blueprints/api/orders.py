@@ -56,8 +56,9 @@ def create_order(caller: ApiCaller):
 @key_required
 def get_order(caller: ApiCaller, order_id: str):
     """One order of the key's channel; another channel's is as unknown as a missing one."""
-    order = find_order(caller, int(order_id)) if order_id.isascii() and order_id.isdigit() \
-        else None
+    # Any path segment reaches here, so that a wrong one is a JSON 404 too (not a page).
+    number = int(order_id) if order_id.isascii() and order_id.isdigit() else 0
+    order = find_order(caller, number)
     if order is None:
         raise Refused(404, f"There is no order {order_id} for this channel.")
     return _json(order, 200)

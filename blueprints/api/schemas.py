@@ -29,7 +29,7 @@ MAX_AMOUNT_CENTS = 1_000_000_000
 MAX_LINES = 100
 PAGE_LIMIT, DEFAULT_LIMIT = 200, 50
 AMOUNT = re.compile(r"^\d{1,8}(\.\d{1,2})?$")
-AMOUNT_TEXT = r"^\d+\.\d{2}$"  # how answers write amounts: "129.00"
+AMOUNT_TEXT = r"^-?\d+\.\d{2}$"  # how answers write amounts: "129.00"
 SKU_MAX = 64  # order_lines.sku
 MAX_ID = 2**31 - 1  # orders.id is a 32-bit INTEGER on PostgreSQL
 
@@ -84,8 +84,9 @@ Timestamp = Annotated[str, WithJsonSchema({
 
 
 def amount_text(cents: int) -> str:
-    """12900 -> "129.00"."""
-    return f"{cents // 100}.{cents % 100:02d}"
+    """12900 -> "129.00" (a negative amount keeps its sign)."""
+    sign, cents = ("-" if cents < 0 else ""), abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
 def timestamp(value: datetime) -> str:
