@@ -95,7 +95,7 @@ def _load(order_ids: list[int]) -> dict[int, Order]:
 def _send(order: Order, actor: Actor) -> SendResult:
     """Send one order on, or say why it stays where it is."""
     ref = order.reference
-    if order.push_status == PushStatus.SENT:
+    if order.push_status not in HELD:
         return _result(order, Result.ALREADY_SENT, f"{ref} was already sent.")
     if order.confirmation_status != Confirmation.NEW:
         label = CONFIRMATION_INFO[order.confirmation_status].label
