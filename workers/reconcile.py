@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Actor, Order, db, utcnow
 from models.intake.news import channels_with_news
-from models.intake.tables import ChannelWebhook
+from models.intake.tables import ChannelWebhook, CsvImport
 from models.orders.operations import restock_order
 from models.orders.queries import returned_orders_due_restock
 from models.shipping.operations import orders_due_registration
@@ -15,6 +15,7 @@ from models.shipping.tables import CarrierWebhook
 from workers import job
 from workers.channels.jobs import request_news
 from workers.channels.jobs import request_webhook_apply as request_channel_webhooks
+from workers.imports import check_csv, check_job_id, import_csv, import_job_id
 from workers.shipping import apply_webhooks, register_parcels
 
 # A webhook stored this long ago and still not applied lost its job (Redis restarted).
@@ -41,7 +42,8 @@ def restock_returned_order(order_id: int) -> int:
 @job("default", timeout=120)
 def reconcile() -> dict[str, int]:
     """Find work the database says is due and enqueue it (each enqueue is deduplicated)."""
-    due = {"restock": 0, "register": 0, "webhooks": 0, "channel_webhooks": 0, "news": 0}
+    due = {"restock": 0, "register": 0, "webhooks": 0, "channel_webhooks": 0, "news": 0,
+           "csv": 0}
     for order_id in returned_orders_due_restock():
         restock_returned_order.enqueue(order_id, job_id=f"restock-{order_id}")
         due["restock"] += 1
@@ -64,4 +66,15 @@ def reconcile() -> dict[str, int]:
         due["channel_webhooks"] += request_channel_webhooks(channel_id)
     for channel_id in channels_with_news(utcnow()):
         due["news"] += request_news(channel_id)
+    # An upload whose job Redis lost would wait for ever; its job id makes this a no-op
+    # while the job is still queued or running.
+    for import_id, state, user_id in db.session.execute(
+            select(CsvImport.id, CsvImport.state, CsvImport.created_by_id)
+            .where(CsvImport.state.in_(("checking", "importing")),
+                   CsvImport.created_at < stale)):
+        if state == "checking":
+            check_csv.enqueue(import_id, job_id=check_job_id(import_id))
+        else:
+            import_csv.enqueue(import_id, user_id, job_id=import_job_id(import_id))
+        due["csv"] += 1
     return due

@@ -22,6 +22,7 @@ from models.orders.operations import change_confirmation
 from models.orders.tables import Order, OrderLine
 from models.phones import normalize_phone
 from models.settings import CallSettings
+from models.small_tables import cached
 from models.status import Confirmation, DeliveryMode, PushStatus
 
 from .incoming import Catalogue, IncomingOrder, Problem, check_order
@@ -131,8 +132,6 @@ def _insert(channel: Channel, fresh: list, catalogue: Catalogue, actor: Actor,
     insert_rows(LINES, lines)
     insert_rows(AuditEvent.__table__, events)
     count_arrivals(channel.id, len(made))
-    db.session.execute(update(Channel.__table__).where(Channel.__table__.c.id == channel.id)
-                       .values(orders_imported=Channel.__table__.c.orders_imported + len(made)))
     return made
 
 
@@ -182,7 +181,8 @@ def _delivery_mode(carrier_id: int | None) -> str:
     """Local delivery when the channel's default carrier is the shop's own couriers."""
     if carrier_id is None:
         return DeliveryMode.CARRIER.value
-    local = db.session.scalar(select(Carrier.local_delivery).where(Carrier.id == carrier_id))
+    local = cached(f"carrier_local:{carrier_id}", lambda: db.session.scalar(
+        select(Carrier.local_delivery).where(Carrier.id == carrier_id)))
     return DeliveryMode.LOCAL.value if local else DeliveryMode.CARRIER.value
 
 

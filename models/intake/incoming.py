@@ -15,6 +15,8 @@ from models.catalog.products import Product
 from models.phones import normalize_phone
 
 MAX_QUANTITY = 999
+# 10,000,000.00: far above any COD order, well inside the 32-bit amount columns.
+MAX_AMOUNT_CENTS = 1_000_000_000
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 FIELD_LIMITS = {"external_id": 64, "customer_name": 200, "phone": 64, "address": 500,
                 "city": 120, "region": 120, "shipping_method": 120, "note": 1000}
@@ -114,11 +116,15 @@ def check_order(order: IncomingOrder, catalogue: Catalogue, region: str) -> list
     if not order.lines:
         problems.append(Problem("lines", "An order needs at least one product."))
     problems += _check_lines(order, catalogue)
+    total = sum(line.quantity * (line.unit_price_cents or 0) for line in order.lines
+                if isinstance(line.quantity, int))
     if order.cod_amount_cents is None:
-        order.cod_amount_cents = sum(line.quantity * (line.unit_price_cents or 0)
-                                     for line in order.lines)
+        order.cod_amount_cents = total
     elif order.cod_amount_cents < 0:
         problems.append(Problem("cod_amount", "The amount cannot be negative."))
+    if max(total, order.cod_amount_cents or 0) > MAX_AMOUNT_CENTS:
+        problems.append(Problem("cod_amount", "The amount is larger than any order can be "
+                                              f"({MAX_AMOUNT_CENTS // 100:,})."))
     return problems
 
 
@@ -135,8 +141,9 @@ def _check_lines(order: IncomingOrder, catalogue: Catalogue) -> list[Problem]:
         if not isinstance(line.quantity, int) or not 1 <= line.quantity <= MAX_QUANTITY:
             problems.append(Problem(f"lines[{n}].quantity",
                                     f"Quantity must be a whole number from 1 to {MAX_QUANTITY}."))
-        if line.unit_price_cents is not None and line.unit_price_cents < 0:
-            problems.append(Problem(f"lines[{n}].unit_price", "A price cannot be negative."))
+        if line.unit_price_cents is not None and not 0 <= line.unit_price_cents <= MAX_AMOUNT_CENTS:
+            problems.append(Problem(f"lines[{n}].unit_price",
+                                    "A price must be between 0 and 10,000,000."))
         if item is not None:
             line.name = (line.name or item.name).strip()[:200]
             if line.unit_price_cents is None:

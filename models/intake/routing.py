@@ -17,6 +17,7 @@ from sqlalchemy import select
 from models.audit import audit_row
 from models.base import db
 from models.catalog.products import Product, Supplier, Warehouse
+from models.small_tables import cached, watch
 from models.status import Confirmation
 from models.stock.tables import StockLevel
 
@@ -73,14 +74,10 @@ class Router:
 
     @classmethod
     def load(cls, product_ids: Iterable[int | None]) -> "Router":
-        """Everything routing these products needs: 2 queries, plus 2 per 1,000 products."""
+        """Everything routing these products needs: the cached small tables, plus 2 queries
+        per 1,000 products."""
         ids = sorted({p for p in product_ids if p is not None})
-        warehouses = db.session.execute(select(
-            Warehouse.id, Warehouse.name, Warehouse.active, Warehouse.priority,
-            Warehouse.catch_all)).all()
-        rules = db.session.execute(select(
-            RoutingRule.kind, RoutingRule.warehouse_id, RoutingRule.channel_id,
-            RoutingRule.product_id, RoutingRule.place).order_by(RoutingRule.id)).all()
+        warehouses, rules = cached("routing_tables", _routing_tables)
         stock, dropship = {}, {}
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
@@ -147,6 +144,22 @@ class Router:
                         if p in (None, product_id) and c in (None, channel_id)}
             self._candidates[key] = frozenset(self.by_priority) - excluded
         return self._candidates[key]
+
+
+def _routing_tables() -> tuple[list, list]:
+    """The warehouses and the rules: small tables, cached briefly (a single API order
+    would otherwise read them on every call)."""
+    warehouses = db.session.execute(select(
+        Warehouse.id, Warehouse.name, Warehouse.active, Warehouse.priority,
+        Warehouse.catch_all)).all()
+    rules = db.session.execute(select(
+        RoutingRule.kind, RoutingRule.warehouse_id, RoutingRule.channel_id,
+        RoutingRule.product_id, RoutingRule.place).order_by(RoutingRule.id)).all()
+    return warehouses, rules
+
+
+# Settings pages write these through the ORM: this process sees its own change at once.
+watch(Warehouse, RoutingRule)
 
 
 def reroute_order(order, actor) -> list[dict]:

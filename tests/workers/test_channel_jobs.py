@@ -224,3 +224,22 @@ def test_webhook_body_of_the_fixture_is_signed_as_documented():
     digest = hmac.new(b"test_shopify_client_secret", ORDER.read_bytes(), hashlib.sha256).digest()
     assert base64.b64encode(digest).decode() == "F1DS1Xg6SNXOoZ9/gNw/LNdNgIPeFM6VxUQg/1Z76NE="
     assert json.loads(ORDER.read_bytes())["name"] == "#1042"
+
+
+def test_reconcile_restarts_an_upload_whose_job_was_lost(app, make_channel, make_product,
+                                                         run_jobs):
+    from models import CsvImport
+    from workers.reconcile import reconcile
+
+    product = make_product(stock=5)
+    content = (f"order_id,customer_name,phone,address,city,sku,quantity\n"
+               f"R-1,Amine Tazi,0612345678,3 Rue Fes,Rabat,{product.sku},1\n").encode()
+    upload = CsvImport(channel_id=make_channel().id, filename="lost.csv", content=content,
+                       state="checking", created_at=utcnow() - timedelta(minutes=5))
+    db.session.add(upload)
+    db.session.commit()  # stored, but its check job never reached Redis
+
+    assert reconcile()["csv"] == 1
+    run_jobs()
+    db.session.refresh(upload)
+    assert (upload.state, upload.valid_orders) == ("checked", 1)

@@ -75,13 +75,15 @@ def sync_channel(channel_id: int) -> str:
             return f"failed: {error.message}"
         channel = db.session.get(Channel, channel_id)
         try:
-            created += apply_channel_orders(channel, page.orders).created
+            applied = apply_channel_orders(channel, page.orders)
         except Conflict:
             db.session.rollback()
             raise  # an order moved underneath: the next run reads this page again
         channel.sync_cursor, cursor = page.cursor, page.cursor
+        channel.orders_imported += applied.created
         db.session.commit()
         pages += 1
+        created += applied.created
         if not page.more:
             break
     _record_success(channel_id)
@@ -146,6 +148,7 @@ def apply_channel_webhooks(channel_id: int) -> str:
     for hook in pending:
         if hook.result == "applied":
             hook.result = summary
+    channel.orders_imported += applied.created
     db.session.commit()
     if len(pending) == WEBHOOKS_PER_JOB:
         request_webhook_apply(channel_id)
