@@ -8,7 +8,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from extensions import login_manager
-from models.status import CONFIRMATION_INFO, PUSH_INFO, SHIPPING_INFO, Role
+from models.status import CONFIRMATION_INFO, NEWS_INFO, PUSH_INFO, SHIPPING_INFO, Role
 
 PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
 # Machine-to-machine endpoints authenticate each request themselves (webhook signatures,
@@ -20,10 +20,13 @@ NAV = [
     ("Calls", "calls.index", {Role.AGENT}),
     ("Call team", "calls.team_view", {Role.MANAGER, Role.ADMIN}),
     ("Orders", "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    ("Import", "intake.upload_csv", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Stock", "stock.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),
     ("Carriers", "settings.carriers", {Role.MANAGER, Role.ADMIN}),
+    ("Channels", "settings.channels", {Role.MANAGER, Role.ADMIN}),
+    ("Routing", "settings.routing", {Role.MANAGER, Role.ADMIN}),
     ("Users", "settings.users", {Role.ADMIN}),
 ]
 
@@ -78,6 +81,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
         CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO, PUSH_INFO=PUSH_INFO,
+        NEWS_INFO=NEWS_INFO,
     )
     app.jinja_env.globals["BADGES"] = status_badges(app.jinja_env)
 

@@ -28,6 +28,9 @@ HOMES = {
     "admin": ("/settings/users", "Users"),
 }
 HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders", "/calls/team": "Call team",
+                                    "/intake/csv": "Import orders from CSV",
+                                    "/settings/channels": "Channels",
+                                    "/settings/routing": "Routing",
                                     "/stock/": "Stock", "/settings/carriers": "Carriers"}
 EXPIRED = "Your form expired"
 
@@ -408,9 +411,11 @@ def test_forbidden_htmx_request_gets_readable_fragment(login):
 
 NAV = {
     "agent": ["Calls"],
-    "operator": ["Orders", "Shipping", "Stock"],
-    "manager": ["Call team", "Orders", "Shipping", "Stock", "Boards", "Carriers"],
-    "admin": ["Call team", "Orders", "Shipping", "Stock", "Boards", "Carriers", "Users"],
+    "operator": ["Orders", "Import", "Shipping", "Stock"],
+    "manager": ["Call team", "Orders", "Import", "Shipping", "Stock", "Boards", "Carriers",
+                "Channels", "Routing"],
+    "admin": ["Call team", "Orders", "Import", "Shipping", "Stock", "Boards", "Carriers",
+              "Channels", "Routing", "Users"],
 }
 
 
