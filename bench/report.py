@@ -80,6 +80,11 @@ def webhook_notes(report: dict) -> list[str]:
                 f"{hooks['accepted_202']:,} answers 202 (probe and warm-up included) and "
                 f"{hooks['duplicates_200']:,} answers 200 duplicate; deleted afterwards with "
                 f"{hooks['deleted_jobs']} apply job(s) enqueued")
+        orders = s.get("api_orders")
+        if orders:
+            lines.append(f"- {s['name']}: {orders['stored_orders']:,} orders stored for "
+                         f"{orders['created_201']:,} answers 201 (probe and warm-up included) "
+                         f"and {orders['other_answers']:,} other answers; deleted afterwards")
     return ["", *lines] if lines else []
 
 
@@ -101,6 +106,8 @@ def measurements_table(report: dict) -> list[str]:
             baseline = (f"COPY + UPDATE … FROM {one['baseline_seconds']:.2f} s / "
                         f"{jobs['baseline_seconds']:.2f} s (× {one['ratio_to_baseline']} / "
                         f"× {jobs['ratio_to_baseline']})")
+        elif m["status"] == "ok" and "summary" in m:
+            measured, baseline = m["summary"], m.get("baseline_summary", "—")
         elif m["status"] == "ok" and "median_s" in m:
             measured = (f"median {m['median_s']:.2f} s, max {m['max_s']:.2f} s over "
                         f"{len(m['runs'])} ({m['page']})")

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 
 from workers.redis_server import PrivateRedis, free_port, redis_answers
 
-from . import agents, generate, shipping
+from . import agents, generate, intake, shipping
 from .report import render_markdown
 from .scenarios import LIST_MEMORY, MINIMAL, SCENARIOS, Scenario
 from .shipping import stop_group
@@ -51,6 +51,8 @@ COMPARE_S = 8
 WRK_TIMEOUT = "10s"
 # Above this share of the machine used by other programs, a scenario's figures are flagged.
 DISTURBED_CPU_PERCENT = 10
+# The measurements that are not wrk scenarios (--only accepts them too).
+EXTRAS = (*shipping.MEASUREMENTS, *intake.MEASUREMENTS)
 # With --wait-quiet, a scenario starts once the idle machine is less busy than this.
 QUIET_PERCENT = 10
 
@@ -422,6 +424,19 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
             # Rows stored vs answers, then the rows and the enqueued jobs are deleted.
             result["webhook"] = shipping.finish_webhook(
                 server.database_url, server.env["REDIS_URL"], webhook_since, outputs)
+    elif scenario.kind == "api_orders":
+        outputs: list[str] = []
+        api, reason = intake.start_api(server.database_url, generate.DATA_DIR / "paths",
+                                       server.base, USER_AGENT)
+        try:
+            if reason is None:
+                _measured(scenario, server, wrk, api.file, None, seconds, quiet, result,
+                          api.wrk_options(), api.warmup_file, outputs)
+        finally:
+            # Orders stored vs 201 answers, then the orders and the key are deleted.
+            result["api_orders"] = intake.finish_api(server.database_url, api, outputs)
+        return intake.judge_api({**result, "status": "failed", "reason": reason} if reason
+                                else result)
     else:
         reason = probe(server.base, paths, cookie)
         if reason:
@@ -616,6 +631,8 @@ def line(result: dict) -> str:
         hooks = result["webhook"]
         text_ += (f"  stored {hooks['stored_rows']} rows for {hooks['accepted_202']} × 202,"
                   f" {hooks['duplicates_200']} × 200 duplicate")
+    if result.get("api_orders"):
+        text_ += "  " + intake.api_note(result)
     if result["status"] != "ok":
         text_ += f"  FAILED: {result['reason']}"
     return text_
@@ -654,12 +671,12 @@ def start_redis(stack: list) -> str:
 def chosen(only: list[str] | None) -> tuple[list[Scenario], list[str]]:
     """The wrk scenarios (the baselines always) and the other measurements to run."""
     if not only:
-        return list(SCENARIOS), list(shipping.MEASUREMENTS)
-    unknown = set(only) - {s.name for s in SCENARIOS} - set(shipping.MEASUREMENTS)
+        return list(SCENARIOS), list(EXTRAS)
+    unknown = set(only) - {s.name for s in SCENARIOS} - set(EXTRAS)
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     return ([s for s in SCENARIOS if s.name in only or s.name in (MINIMAL, LIST_MEMORY)],
-            [m for m in shipping.MEASUREMENTS if m in only])
+            [m for m in EXTRAS if m in only])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -669,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="100,000 orders and 5 s per scenario (also QUICK=1)")
     parser.add_argument("--database-url", help="SQLAlchemy URL of the benchmark database")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios "
-                        "or measurements (" + ", ".join(shipping.MEASUREMENTS) + "); the "
+                        "or measurements (" + ", ".join(EXTRAS) + "); the "
                         "baselines always run, for the ratios")
     parser.add_argument("--seconds", type=int, help="measured seconds per scenario")
     parser.add_argument("--compare-workers", action="store_true",
@@ -725,6 +742,9 @@ def main(argv: list[str] | None = None) -> int:
         if shipping.needs_restore(url):
             say(f"a shipping measurement's changes were left in the data set; restored: "
                 f"{shipping.restore(url, vacuum=True)}")
+        if intake.needs_restore(url):
+            say(f"an intake measurement's orders were left in the data set; restored: "
+                f"{intake.restore(url, vacuum=True)}")
         if args.compare_workers:
             report["worker_comparison"] = compare_workers(url, redis_url, wrk, args.wait_quiet)
         else:
@@ -732,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
             if shipping.EVENTS in extras:
                 measurements.append(shipping.measure_events(url, n))
                 say(shipping.line(measurements[-1]))
+            if intake.CSV in extras:
+                measurements.append(intake.measure_csv(url, n))
+                say(intake.line(measurements[-1]))
             paths = scenario_paths(url, scenarios)
             with Server(url, redis_url, settings) as server:
                 report["gunicorn"] = {**settings.__dict__, "command": " ".join(server.command[1:])}

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from commands.demo import format_phone
 from models.status import Confirmation, Shipping
 
+from .intake import API, API_TARGET_RATIO
+
 PATHS = 2000
 MINIMAL = "baseline_minimal"
 LIST_MEMORY = "baseline_list_memory"
@@ -42,7 +44,8 @@ class Scenario:
     max_p99_ms: float | None = None
     # "paths": wrk rotates through GET paths with one session; "agents": every client
     # is an agent of its own posting outcomes (bench/agents.py); "webhook": pre-signed
-    # carrier webhook deliveries (bench/shipping.py, bench/webhook.lua).
+    # carrier webhook deliveries (bench/shipping.py, bench/webhook.lua); "api_orders": new
+    # orders POSTed with a channel's key (bench/intake.py, bench/api_orders.lua).
     kind: str = "paths"
 
     @property
@@ -140,6 +143,11 @@ SCENARIOS = [
              "delivery, a new delivery id each time (verify the HMAC, store once, nudge the "
              "apply job), no login", fixed("/api/v1/carriers/sandbox/webhook"),
              baseline=MINIMAL, min_ratio=0.3, kind="webhook"),
+    # Creates orders, deleted afterwards (bench/intake.py).
+    Scenario(API, "POST /api/v1/orders with the API channel's bearer key: a new order "
+             "each time (1–3 lines, a new external id), created through the intake door",
+             fixed("/api/v1/orders"), baseline=MINIMAL, min_ratio=API_TARGET_RATIO,
+             kind="api_orders"),
     # Last: it changes the data (claims, outcomes, stock).
     Scenario("agent_action", "32 agents, each posting a call outcome (confirmed, no answer, "
              "call later, canceled, fake) and getting the next claimed card in the same "

@@ -151,7 +151,7 @@ def test_the_verdict_is_given_only_in_the_targets_setting():
 def test_only_accepts_scenarios_and_the_shipping_measurements():
     scenarios, extras = run.chosen(None)
     assert shipping.WEBHOOK in [s.name for s in scenarios]
-    assert extras == list(shipping.MEASUREMENTS)
+    assert extras == list(run.EXTRAS)
     scenarios, extras = run.chosen([shipping.EVENTS])
     assert [s.name for s in scenarios] == [MINIMAL, LIST_MEMORY] and extras == [shipping.EVENTS]
     scenarios, extras = run.chosen(["order_detail", shipping.WEBHOOK])
