@@ -20,6 +20,9 @@ from models.orders.operations import change_confirmation, expire_order
 from models.orders.tables import Order
 from models.status import CONFIRMATION_INFO, Confirmation, Party, PushStatus
 
+from .incoming import Catalogue
+from .routing import reroute_order
+
 ORDERS = Order.__table__
 HELD = frozenset({PushStatus.NOT_SENT, PushStatus.ERROR})
 SENDERS = frozenset({Party.OPERATOR, Party.MANAGER})
@@ -101,6 +104,7 @@ def _send(order: Order, actor: Actor) -> SendResult:
         label = CONFIRMATION_INFO[order.confirmation_status].label
         return _result(order, Result.REFUSED,
                        f"{ref} is {label}: only new orders are sent on.")
+    _adopt_products(order, actor)
     unknown = [line.sku for line in order.lines if line.product_id is None]
     if unknown or not order.lines:
         return _hold(order, actor, _not_in_catalogue(unknown))
@@ -120,6 +124,24 @@ def _send(order: Order, actor: Actor) -> SendResult:
         return _hold(order, actor, refused.message)
     return SendResult(order_id, Result.CONFIRMED, f"{ref} confirmed by the system.",
                       PushStatus.SENT)
+
+
+def _adopt_products(order: Order, actor: Actor) -> None:
+    """Lines whose SKU was added to the catalogue since the order arrived take that
+    product, and the order is routed again (each moved line is an audit event)."""
+    missing = [line for line in order.lines if line.product_id is None]
+    if not missing:
+        return
+    catalogue = Catalogue.load(line.sku for line in missing)
+    adopted = False
+    for line in missing:
+        item = catalogue.items.get(line.sku)
+        if item is not None:
+            line.product_id, adopted = item.product_id, True
+    if adopted:
+        for row in reroute_order(order, actor):
+            db.session.add(AuditEvent(**row))
+        db.session.flush()
 
 
 def _not_in_catalogue(skus: list[str]) -> str:

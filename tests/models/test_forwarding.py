@@ -81,6 +81,23 @@ def test_an_unknown_sku_keeps_the_order_back_as_error(held, operator, make_produ
     assert reload(order).version == order.version
 
 
+def test_a_sku_added_to_the_catalogue_since_lets_the_order_go_routed(
+        held, operator, make_product, make_warehouse):
+    order = held(push_status="error", detail="Unknown SKU “ZZ-9”.")
+    order.lines[0].product_id, order.lines[0].sku, order.lines[0].warehouse_id = None, "ZZ-9", None
+    db.session.commit()
+    warehouse = make_warehouse()
+    product = make_product(sku="ZZ-9", stock=5, warehouse=warehouse)
+
+    [result] = send_orders([order.id], operator)
+    db.session.commit()
+
+    assert result.result == Result.SENT
+    line = reload(order).lines[0]
+    assert (line.product_id, line.warehouse_id) == (product.id, warehouse.id)
+    assert line.routed_by
+
+
 def test_a_not_sent_order_with_unknown_skus_turns_error(held, operator, make_product):
     known = make_product()
     order = held(lines=[(known, 1), (make_product(), 1), (make_product(), 1)])
