@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -102,3 +103,28 @@ def test_a_channel_people_feed_takes_no_webhooks(app, client, make_channel):
     body = b"{}"
     response = client.post("/api/v1/channels/leads/webhook", data=body, headers=headers(body))
     assert response.status_code == 404
+
+
+WOO = Path(__file__).resolve().parent.parent / "fixtures" / "woocommerce"
+
+
+def test_woocommerce_deliveries_are_verified_stored_once_and_applied(
+        app, client, make_channel, make_product, run_jobs):
+    body = (WOO / "order.json").read_bytes()
+    sent = json.loads(body)
+    for item in sent["line_items"]:
+        make_product(stock=10, sku=item["sku"])
+    make_channel(kind="woocommerce", code="woo", base_url="http://127.0.0.1:9",
+                 api_key="ck", api_secret="cs", webhook_secret="test_wc_webhook_secret")
+    documented = json.loads((WOO / "webhook_headers.json").read_text())
+    url = "/api/v1/channels/woo/webhook"
+
+    forged = dict(documented, **{"X-WC-Webhook-Signature": signed(body, "not-the-secret")})
+    assert client.post(url, data=body, headers=forged).status_code == 401
+    assert stored() == 0
+    assert client.post(url, data=body, headers=documented).status_code == 202
+    assert client.post(url, data=body, headers=documented).json["status"] == "duplicate"
+    run_jobs()
+    order = db.session.scalar(select(Order))
+    assert order.external_id == str(sent["id"]) and stored() == 1
+    assert [line.sku for line in order.lines] == [i["sku"] for i in sent["line_items"]]
