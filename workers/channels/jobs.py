@@ -25,6 +25,7 @@ RETRY = Retry(max=4, interval=[10, 60, 300, 900])
 MAX_PAGES = 20  # pages one sync takes; the next run goes on from the stored cursor
 WEBHOOKS_PER_JOB = 500
 NEWS_PER_JOB = 500
+CHECK_SLACK = timedelta(seconds=30)
 
 
 def channel_config(channel: Channel) -> ChannelConfig:
@@ -51,7 +52,9 @@ def sync_due_channels(now: datetime | None = None) -> int:
     for channel in db.session.execute(select(Channel).where(
             Channel.active.is_(True), Channel.kind.in_(tuple(ADAPTERS)))).scalars():
         interval = timedelta(minutes=max(1, channel.poll_interval_minutes))
-        if channel.last_sync_at is None or channel.last_sync_at + interval <= now:
+        # The check runs once a minute: a sync that ended a few seconds past the minute
+        # is due at the next check, not the one after.
+        if channel.last_sync_at is None or channel.last_sync_at + interval - CHECK_SLACK <= now:
             due += request_sync(channel.id)
     return due
 
