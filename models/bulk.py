@@ -40,12 +40,7 @@ def insert_new_rows(table: Table, rows: list[dict], *, conflict: tuple[str, ...]
     connection = db.session.connection()
     columns = list(rows[0])
     if _postgres(connection) and len(rows) >= COPY_FROM:
-        temp = f"_new_{table.name}_{next(_names)}"
-        types = {c.name: c.type.compile(connection.dialect) for c in table.columns}
-        connection.execute(text(
-            f"CREATE TEMPORARY TABLE {temp} ({', '.join(f'{c} {types[c]}' for c in columns)})"
-            " ON COMMIT DROP"))
-        _copy(connection, temp, columns, rows)
+        temp = _copy_to_temp(connection, table, columns, rows)
         names = ", ".join(columns)
         result = connection.execute(text(
             f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "
@@ -57,6 +52,17 @@ def insert_new_rows(table: Table, rows: list[dict], *, conflict: tuple[str, ...]
     statement = (dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
                  .returning(table.c[key], table.c.id))
     return dict(connection.execute(statement, rows).all())
+
+
+def _copy_to_temp(connection, table: Table, columns: list[str], rows: list[dict]) -> str:
+    """COPY rows into a new temporary table shaped like `table`'s columns; its name."""
+    temp = f"_bulk_{table.name}_{next(_names)}"
+    types = {c.name: c.type.compile(connection.dialect) for c in table.columns}
+    connection.execute(text(
+        f"CREATE TEMPORARY TABLE {temp} ({', '.join(f'{c} {types[c]}' for c in columns)})"
+        " ON COMMIT DROP"))
+    _copy(connection, temp, columns, rows)
+    return temp
 
 
 def _copy(connection, table_name: str, columns: list[str], rows: list[dict]) -> None:
@@ -95,12 +101,7 @@ def update_rows(table: Table, rows: list[dict], *, match: tuple[str, ...] = ("id
 
 def _update_from_copy(connection, table, rows, columns, assigned, match, extra_set, params):
     """COPY the rows into a temporary table, then one UPDATE … FROM it."""
-    temp = f"_bulk_{table.name}_{next(_names)}"
-    types = {c.name: c.type.compile(connection.dialect) for c in table.columns}
-    connection.execute(text(
-        f"CREATE TEMPORARY TABLE {temp} ({', '.join(f'{c} {types[c]}' for c in columns)})"
-        " ON COMMIT DROP"))
-    _copy(connection, temp, columns, rows)
+    temp = _copy_to_temp(connection, table, columns, rows)
     sets = [f"{c} = t.{c}" for c in assigned]
     if extra_set:
         sets.append(extra_set)

@@ -29,6 +29,7 @@ from models.base import db, utcnow
 from models.sandbox import SandboxParcel
 
 from . import bp
+from .common import bearer_key, json_error
 from .journeys import (
     ANSWER_TROUBLE,
     EVENT_TROUBLE,
@@ -47,18 +48,6 @@ MAX_NUMBERS = 100  # tracking numbers per track or pickup call
 MAX_KEY = 100  # Idempotency-Key length (stored with a 17-character account prefix)
 
 
-def _error(status: int, message: str, **extra):
-    """A JSON error answer, as the carrier's clients expect (never an HTML page)."""
-    return jsonify(error=message, **extra), status
-
-
-def _api_key() -> str | None:
-    """The bearer key of the request, or None."""
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key or len(key) > 255:
-        return None
-    return key
 
 
 def carrier_api(view):
@@ -67,13 +56,13 @@ def carrier_api(view):
     @wraps(view)
     def wrapped(**kwargs):
         """Authenticate, maybe misbehave, run the view."""
-        account = _api_key()
+        account = bearer_key()
         if account is None:
-            body, status = _error(401, "Missing API key: send 'Authorization: Bearer <key>'.")
+            body, status = json_error(401, "Missing API key: send 'Authorization: Bearer <key>'.")
             return body, status, {"WWW-Authenticate": 'Bearer realm="sandbox carrier"'}
         trouble = take_trouble(ANSWER_TROUBLE)
         if trouble and trouble.mode == "500":
-            return _error(500, "Internal error at the sandbox carrier (asked for by misbehave).")
+            return json_error(500, "Internal error at the sandbox carrier (asked for).")
         response = make_response(view(account, **kwargs))
         if trouble and trouble.mode == "malformed":
             # The answer cut in half: the work is done, the shop cannot read the reply.
@@ -171,14 +160,14 @@ def register_parcel(account: str):
     """Register a parcel: 201 the first time, 200 with the same parcel for a repeated key."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > MAX_KEY:
-        return _error(400, f"Send an Idempotency-Key header (1 to {MAX_KEY} characters); "
+        return json_error(400, f"Send an Idempotency-Key header (1 to {MAX_KEY} characters); "
                            "a repeat with the same key returns the same parcel.")
     data = _json_body()
     if data is None:
-        return _error(400, "The body must be a JSON object.")
+        return json_error(400, "The body must be a JSON object.")
     fields = _invalid_parcel_fields(data)
     if fields:
-        return _error(422, "Some parcel fields are missing or invalid.", fields=fields)
+        return json_error(422, "Some parcel fields are missing or invalid.", fields=fields)
     scoped = _scoped_key(account, key)
     parcel = _parcel_by_key(scoped)
     created = False
@@ -193,11 +182,11 @@ def _tracking_numbers() -> tuple[list[str], tuple | None]:
     numbers = data.get("tracking_numbers")
     if (not isinstance(numbers, list) or not numbers
             or not all(isinstance(tn, str) and tn for tn in numbers)):
-        return [], _error(422, "Send tracking_numbers: a list of tracking numbers.",
+        return [], json_error(422, "Send tracking_numbers: a list of tracking numbers.",
                           fields=["tracking_numbers"])
     numbers = list(dict.fromkeys(numbers))
     if len(numbers) > MAX_NUMBERS:
-        return [], _error(422, f"At most {MAX_NUMBERS} tracking numbers per call.",
+        return [], json_error(422, f"At most {MAX_NUMBERS} tracking numbers per call.",
                           fields=["tracking_numbers"])
     return numbers, None
 
@@ -257,7 +246,7 @@ def cancel_parcel(account: str, tracking_number: str):
     """Cancel a parcel not picked up yet (again is fine); 409 once it has left."""
     parcel = _own_parcels(account, [tracking_number]).get(tracking_number)
     if parcel is None:
-        return _error(404, f"No parcel {tracking_number} on this account.")
+        return json_error(404, f"No parcel {tracking_number} on this account.")
     db.session.execute(
         update(SandboxParcel)
         .where(SandboxParcel.id == parcel.id, SandboxParcel.picked_up_at.is_(None),
@@ -266,7 +255,7 @@ def cancel_parcel(account: str, tracking_number: str):
     db.session.commit()
     db.session.refresh(parcel)
     if parcel.canceled_at is None:
-        return _error(409, f"Parcel {tracking_number} was picked up at "
+        return json_error(409, f"Parcel {tracking_number} was picked up at "
                            f"{parcel.picked_up_at:%Y-%m-%d %H:%M} UTC; it can no longer be "
                            "canceled.")
     return jsonify(tracking_number=tracking_number, canceled=True)
@@ -349,7 +338,7 @@ def set_misbehaviour():
             or not 0 < seconds <= 60):
         fields.append("seconds")
     if fields:
-        return _error(422, f"mode is one of {', '.join((*TROUBLE_MODES, 'off'))}; times 1 to "
+        return json_error(422, f"mode is one of {', '.join((*TROUBLE_MODES, 'off'))}; times 1 to "
                            "100; seconds above 0, at most 60.", fields=fields)
     set_trouble(mode, times, float(seconds))
     return jsonify(mode=mode, times=0 if mode == "off" else times, seconds=float(seconds))

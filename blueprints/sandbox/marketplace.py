@@ -22,6 +22,7 @@ from models.base import db, utcnow
 from models.sandbox import SandboxShopOrder
 
 from . import bp
+from .common import bearer_key, json_error
 from .journeys import Trouble
 
 PREFIX = "/marketplace"
@@ -39,18 +40,6 @@ REQUIRED = ("customer.name", "customer.phone", "shipping.address", "shipping.cit
 TRACKING_LIMITS = {"tracking_number": 64, "carrier": 120, "tracking_url": 500}
 
 
-def _error(status: int, message: str, **extra):
-    """A JSON error answer, as the shop's clients expect (never an HTML page)."""
-    return jsonify(error=message, **extra), status
-
-
-def _api_key() -> str | None:
-    """The bearer key of the request, or None."""
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key or len(key) > 255:
-        return None
-    return key
 
 
 def shop_api(view):
@@ -59,15 +48,15 @@ def shop_api(view):
     @wraps(view)
     def wrapped(**kwargs):
         """Authenticate, maybe misbehave, run the view."""
-        account = _api_key()
+        account = bearer_key()
         if account is None:
-            body, status = _error(401, "Missing API key: send 'Authorization: Bearer <key>'.")
+            body, status = json_error(401, "Missing API key: send 'Authorization: Bearer <key>'.")
             return body, status, {"WWW-Authenticate": 'Bearer realm="sandbox marketplace"'}
         trouble = _take_trouble()
         if trouble and trouble.mode == "500":
-            return _error(500, "Internal error at the sandbox marketplace (asked for).")
+            return json_error(500, "Internal error at the sandbox marketplace (asked for).")
         if trouble and trouble.mode == "429":
-            body, status = _error(429, "Too many requests (asked for by misbehave).")
+            body, status = json_error(429, "Too many requests (asked for by misbehave).")
             return body, status, {"Retry-After": str(max(1, round(trouble.seconds)))}
         response = make_response(view(account, **kwargs))
         if trouble and trouble.mode == "malformed":
@@ -202,9 +191,9 @@ def list_shop_orders(account: str):
     after, limit = request.args.get("after", ""), request.args.get("limit", str(PAGE_DEFAULT))
     match = CURSOR.match(after) if after else None
     if after and match is None:
-        return _error(400, "after must be a cursor this API returned.")
+        return json_error(400, "after must be a cursor this API returned.")
     if not limit.isdigit() or not 1 <= int(limit) <= PAGE_MAX:
-        return _error(400, f"limit is a number from 1 to {PAGE_MAX}.")
+        return json_error(400, f"limit is a number from 1 to {PAGE_MAX}.")
     query = select(SandboxShopOrder).where(SandboxShopOrder.api_key == account)
     if match:
         at, last_id = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%f"), int(match.group(2))
@@ -225,13 +214,13 @@ def create_order(account: str):
     """Take a new order: 201 with it; 200 with the same one for a number sent again."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return _error(400, "The body must be a JSON object.")
+        return json_error(400, "The body must be a JSON object.")
     fields = invalid_order_fields(data)
     if fields:
-        return _error(422, "Some order fields are missing or invalid.", fields=fields)
+        return json_error(422, "Some order fields are missing or invalid.", fields=fields)
     order, created = create_shop_order(account, data)
     if order is None:
-        return _error(409, f"Order number {data['number']} belongs to another account.")
+        return json_error(409, f"Order number {data['number']} belongs to another account.")
     return jsonify(as_json(order)), 201 if created else 200
 
 
@@ -241,14 +230,14 @@ def cancel_order(account: str, number: str):
     """Cancel an open order (again is fine); 409 once it was fulfilled."""
     order = _own_order(account, number)
     if order is None:
-        return _error(404, f"No order {number} on this account.")
+        return json_error(404, f"No order {number} on this account.")
     db.session.execute(update(SandboxShopOrder)
                        .where(SandboxShopOrder.id == order.id, SandboxShopOrder.status == "open")
                        .values(status="canceled", updated_at=utcnow()))
     db.session.commit()
     db.session.refresh(order)
     if order.status == "fulfilled":
-        return _error(409, f"Order {number} was fulfilled; it can no longer be canceled.",
+        return json_error(409, f"Order {number} was fulfilled; it can no longer be canceled.",
                       code="fulfilled")
     return jsonify(as_json(order))
 
@@ -275,14 +264,14 @@ def fulfil_order(account: str, number: str):
     """Mark an order shipped, once: the same key answers the first result, another is a 409."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > MAX_KEY:
-        return _error(400, f"Send an Idempotency-Key header (1 to {MAX_KEY} characters); "
+        return json_error(400, f"Send an Idempotency-Key header (1 to {MAX_KEY} characters); "
                            "a repeat with the same key returns the first result.")
     told, fields = _tracking(request.get_json(silent=True))
     if fields:
-        return _error(422, "Some fulfilment fields are invalid.", fields=fields)
+        return json_error(422, "Some fulfilment fields are invalid.", fields=fields)
     order = _own_order(account, number)
     if order is None:
-        return _error(404, f"No order {number} on this account.")
+        return json_error(404, f"No order {number} on this account.")
     now = utcnow()
     # One conditional UPDATE: two fulfilments racing cannot both win.
     done = db.session.execute(
@@ -297,8 +286,8 @@ def fulfil_order(account: str, number: str):
     if order.fulfilment_key == key:
         return jsonify(as_json(order)), 200
     if order.status == "fulfilled":
-        return _error(409, f"Order {number} is fulfilled already.", code="already_fulfilled")
-    return _error(409, f"Order {number} was canceled; it cannot be fulfilled.",
+        return json_error(409, f"Order {number} is fulfilled already.", code="already_fulfilled")
+    return json_error(409, f"Order {number} was canceled; it cannot be fulfilled.",
                   code="canceled")
 
 
@@ -329,7 +318,7 @@ def set_marketplace_misbehaviour():
             or not 0 < seconds <= 60):
         fields.append("seconds")
     if fields:
-        return _error(422, f"mode is one of {', '.join((*TROUBLE_MODES, 'off'))}; times 1 to "
+        return json_error(422, f"mode is one of {', '.join((*TROUBLE_MODES, 'off'))}; times 1 to "
                            "100; seconds above 0, at most 60.", fields=fields)
     pipe = _redis().pipeline()
     pipe.delete(TROUBLE_KEY)
