@@ -221,16 +221,17 @@ def cpu_seconds() -> tuple[float, float]:
 
 class CpuShare:
     """Who used the machine's CPU during a measured run: the server, the database, wrk,
-    or anything else (another program on the machine makes the figures low and noisy)."""
+    or anything else (another program on the machine makes the figures low and noisy).
+    Without a server, for a measurement in this process (its share is "bench")."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server | None) -> None:
         self.server = server
         self.start = self._snapshot()
 
     def _snapshot(self) -> dict[str, float]:
         """CPU seconds used so far by the machine and by the processes of interest."""
         busy, total = cpu_seconds()
-        server_pids = {self.server.proc.pid, *self.server.worker_pids()}
+        server_pids = {self.server.proc.pid, *self.server.worker_pids()} if self.server else set()
         server = database = 0.0
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -753,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
                 measurements.append(shipping.measure_events(url, n))
                 say(shipping.line(measurements[-1]))
             if intake.CSV in extras:
-                measurements.append(intake.measure_csv(url, n))
+                measurements.append(intake.measure_csv(url, n, lambda: CpuShare(None)))
                 say(intake.line(measurements[-1]))
             paths = scenario_paths(url, scenarios)
             with Server(url, redis_url, settings) as server:

@@ -149,7 +149,8 @@ def test_the_markdown_shows_the_import_and_what_the_api_stored():
         check_job_s=4.1, import_job_s=8.2, rows_per_s=12_195, parse_check_s=3.0, insert_s=5.2,
         imported={"created_orders": 57_700}, checked={"rejected_rows": 1_930},
         phases_s={"insert": 5.0, "commit": 0.2}, valid_orders=57_700, baseline_seconds=0.9,
-        ratio_to_baseline=9.1, name=intake.CSV, target="≤ 15 s", verdict="import pass")
+        ratio_to_baseline=9.1, name=intake.CSV, target="≤ 15 s", verdict="import pass",
+        cpu_percent={"bench": 48.0, "database": 21.0, "other": 30.0})
     measured["summary"], measured["baseline_summary"] = intake.csv_summary(measured)
     text = report.render_markdown({
         "date": "2026-11-28T10:00:00+00:00", "mode": "full",
@@ -161,5 +162,6 @@ def test_the_markdown_shows_the_import_and_what_the_api_stored():
         "measurements": [measured]})
     assert ("check job 4.10 s, import job 8.20 s (12,195 rows/s; parse + check 3.00 s, "
             "insert + commit 5.20 s); 57,700 orders created, 1,930 rows refused") in text
+    assert "PostgreSQL 21 %, other programs 30 %" in text
     assert "COPY + INSERT … SELECT of 57,700 orders 0.90 s (import × 9.1)" in text
     assert "3,012 orders stored for 3,012 answers 201" in text
