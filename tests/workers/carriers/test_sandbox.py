@@ -30,7 +30,7 @@ def config(live_server) -> CarrierConfig:
     """The sandbox carrier as a manager would configure it."""
     return CarrierConfig(id=1, code="sandbox", name="Sandbox Express", kind="sandbox",
                          base_url=f"{live_server}/sandbox/carrier", api_key="test-key",
-                         timeout=1.0)
+                         timeout=2.0)
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_register_without_api_key_is_refused(config):
 
 def test_register_after_a_timeout_retried_gives_one_parcel(carrier, misbehave):
     """The carrier made the parcel but answered late: the retry returns that same parcel."""
-    misbehave("timeout", seconds=2.5)
+    misbehave("timeout", seconds=4.0)
     with pytest.raises(CarrierError) as slow:
         carrier.register(parcel("order-slow"))
     assert slow.value.transient and "did not answer" in slow.value.message
@@ -237,10 +237,10 @@ def test_test_connection_unreachable_carrier_is_transient(config):
 def test_track_when_the_carrier_times_out_is_transient(carrier, misbehave):
     """A carrier slower than our timeout is retried later."""
     tn = carrier.register(parcel()).tracking_number
-    misbehave("timeout", seconds=2.5)
+    misbehave("timeout", seconds=4.0)
     with pytest.raises(CarrierError) as slow:
         carrier.track([tn])
-    assert slow.value.transient and "1 s" in slow.value.message
+    assert slow.value.transient and "2 s" in slow.value.message
 
 
 def test_track_when_the_carrier_answers_500_is_transient(carrier, misbehave):

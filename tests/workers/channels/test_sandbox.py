@@ -34,7 +34,7 @@ def config(live_server) -> ChannelConfig:
     """The sandbox marketplace as a manager would configure it."""
     return ChannelConfig(id=1, code="sandbox", name="Sandbox Market", kind="sandbox",
                          base_url=f"{live_server}/sandbox/marketplace", api_key="shop-key",
-                         webhook_secret=SECRET, timeout=1.0)
+                         webhook_secret=SECRET, timeout=2.0)
 
 
 @pytest.fixture
@@ -167,10 +167,10 @@ def test_push_without_tracking_number_still_fulfils(shop, place):
 def test_push_retried_after_a_timeout_fulfils_once(shop, place, misbehave):
     """The shop fulfilled but answered late: the retry with the same key changes nothing."""
     number = place()
-    misbehave("timeout", seconds=2.5)
+    misbehave("timeout", seconds=4.0)
     with pytest.raises(ChannelError) as slow:
         shop.push_fulfilment(news(number))
-    assert slow.value.transient and "did not answer within 1 s" in slow.value.message
+    assert slow.value.transient and "did not answer within 2 s" in slow.value.message
     first = stored(number).fulfilment
     shop.push_fulfilment(news(number))
     assert stored(number).fulfilment == first
