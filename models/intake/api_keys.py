@@ -76,7 +76,8 @@ def revoke_key(key: ApiKey, actor: Actor) -> None:
 
 
 def authenticate(bearer: str | None) -> ApiCaller | None:
-    """The caller a bearer token belongs to, or None when it is unknown or revoked."""
+    """The caller a bearer token belongs to, or None when it is unknown, revoked or its
+    channel is switched off."""
     if not bearer or not bearer.startswith(TOKEN_PREFIX):
         return None
     digest = hash_token(bearer)
@@ -95,7 +96,9 @@ def _load(digest: str) -> ApiCaller | None:
     row = db.session.execute(
         select(ApiKey.id, ApiKey.prefix, ApiKey.channel_id, Channel.code)
         .join(Channel, Channel.id == ApiKey.channel_id)
-        .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+        # A switched-off channel takes no orders, through any of its keys.
+        .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None),
+               Channel.active.is_(True))
     ).first()
     return ApiCaller(*row) if row is not None else None
 

@@ -129,3 +129,10 @@ def test_use_is_recorded_at_most_once_a_minute(make_channel, manager, monkeypatc
     authenticate(token)
     db.session.expire_all()
     assert key.last_used_at > first
+
+
+def test_a_switched_off_channels_keys_take_nothing(make_channel, manager):
+    channel = make_channel(active=False)
+    _key, token = issue_key(channel, "Old landing page", manager)
+    db.session.commit()
+    assert authenticate(token) is None
