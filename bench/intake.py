@@ -182,11 +182,22 @@ def _ours(alias: str = "") -> str:
 
 def remember(conn) -> None:
     """Mark the data set as changed before anything is written (restored at the next start
-    if this run dies)."""
+    if this run dies), with the two channels' imported counts as they were."""
     if conn.execute(text("SELECT 1 FROM bench_meta WHERE key = :k"),
                     {"k": UNDO_KEY}).first() is None:
+        counts = dict(conn.execute(text(
+            f"SELECT id, orders_imported FROM channels WHERE id IN ({CSV_CHANNEL_ID},"
+            f" {API_CHANNEL_ID})")).all())
         conn.execute(text("INSERT INTO bench_meta (key, value) VALUES (:k, :v)"),
-                     {"k": UNDO_KEY, "v": "orders " + ID_PREFIX + "*"})
+                     {"k": UNDO_KEY, "v": json.dumps({"orders_imported": counts})})
+
+
+def _saved_counts(marker: str | None) -> dict:
+    """The channels' imported counts a marker saved (none in an earlier run's marker)."""
+    try:
+        return json.loads(marker or "{}").get("orders_imported", {})
+    except (ValueError, AttributeError):
+        return {}
 
 
 def needs_restore(url: str) -> bool:
@@ -229,13 +240,11 @@ def restore(url: str, vacuum: bool = False) -> dict:
             "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM bench_intake_ours)"
         )).rowcount
         conn.execute(text(f"DROP INDEX {LINE_REFS}"))
-        per_channel = conn.execute(text(
-            "SELECT channel_id, COUNT(*) FROM bench_intake_ours GROUP BY channel_id")).all()
-        for channel_id, count in per_channel:
-            conn.execute(text(
-                "UPDATE channels SET orders_imported = CASE WHEN orders_imported > :n"
-                " THEN orders_imported - :n ELSE 0 END WHERE id = :c"),
-                {"n": count, "c": channel_id})
+        marker = conn.execute(text("SELECT value FROM bench_meta WHERE key = :k"),
+                              {"k": UNDO_KEY}).scalar()
+        for channel_id, count in _saved_counts(marker).items():
+            conn.execute(text("UPDATE channels SET orders_imported = :n WHERE id = :c"),
+                         {"n": count, "c": int(channel_id)})
         done["orders"] = conn.execute(text(
             "DELETE FROM orders WHERE id IN (SELECT id FROM bench_intake_ours)")).rowcount
         conn.execute(text("DROP TABLE bench_intake_ours"))

@@ -103,6 +103,13 @@ def test_api_bodies_with_an_id_are_orders_the_api_takes(tmp_path):
     assert path.read_text(encoding="utf-8").splitlines() == ["run BENCH-Ax", *bodies]
 
 
+def test_the_undo_puts_back_the_imported_counts_its_marker_saved():
+    assert intake._saved_counts('{"orders_imported": {"3": 12, "4": 0}}') == {"3": 12, "4": 0}
+    # A marker written before the counts were saved restores everything but them.
+    assert intake._saved_counts("orders BENCH-*") == {}
+    assert intake._saved_counts(None) == {}
+
+
 def test_api_tallies_are_read_from_wrks_output():
     output = ("Requests/sec: 10.0\nbench-status non2xx=2 codes=422:2\n"
               "bench-api created=1200 other=5 codes=200:3,422:2\n")
