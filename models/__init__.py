@@ -26,6 +26,7 @@ __all__ = [
     "RoutingRule", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
     "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
     "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",
-    "SandboxParcel", "SandboxShopOrder", "Setting", "StockLevel", "StockMovement", "Supplier", "SupplierSku",
+    "SandboxParcel", "SandboxShopOrder", "Setting", "StockLevel", "StockMovement", "Supplier",
+    "SupplierSku",
     "TrackingRule", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
 ]

@@ -17,6 +17,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_order_created", "order_id", "created_at"),
         # Agents' figures for the day read their own events by time.
         Index("ix_audit_events_actor_created", "actor_user_id", "created_at"),
+        # Deleting an order line (an edit that removes it) checks the events naming it.
+        Index("ix_audit_events_order_line", "order_line_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -48,6 +48,8 @@ class Channel(Timestamps, db.Model):
     last_success_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Orders its polling and webhooks brought in (people-fed paths are counted by their
+    # own screens: CSV uploads, the API's answers).
     orders_imported: Mapped[int] = mapped_column(default=0, server_default="0")
 
 

@@ -96,8 +96,10 @@ def create_orders(channel: Channel, incoming: list[IncomingOrder], actor: Actor,
         taken.add(key)
         fresh.append((arrival, order, problems))
     created = _insert(channel, fresh, catalogue, actor, source, region)
-    known.update(existing_orders(channel.id, (a.external_id for a in arrivals
-                                             if a.external_id not in known and not a.problems)))
+    # Duplicates inside the batch and keys a concurrent import took: their ids, once.
+    known.update(existing_orders(channel.id, (
+        a.external_id for a in arrivals
+        if a.order_id is None and not a.problems and a.external_id not in known)))
     for arrival in arrivals:
         if arrival.order_id is None and not arrival.problems:
             arrival.order_id = known.get(arrival.external_id)
