@@ -66,8 +66,8 @@ def test_a_failing_shop_is_shown_on_the_channel_until_a_sync_succeeds(
 
 
 def test_a_shop_that_does_not_answer_in_time_is_a_failure_not_a_hang(app, shopify, peer):
-    app.config["HTTP_TIMEOUT"] = 0.5
-    peer.on("GET", ORDERS, Reply(200, json={"orders": []}, delay=3))
+    app.config["HTTP_TIMEOUT"] = 1.5
+    peer.on("GET", ORDERS, Reply(200, json={"orders": []}, delay=5))
     assert sync_channel(shopify.id).startswith("failed")
     db.session.refresh(shopify)
     assert shopify.failing_since is not None

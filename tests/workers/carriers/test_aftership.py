@@ -204,7 +204,7 @@ def test_track_timeout_is_transient(peer, http):
     peer.on("GET", f"{API}/trackings",
             Reply(200, json=fixture("trackings_page_2.json"), delay=30))
     with pytest.raises(CarrierError, match="Amana via AfterShip") as raised:
-        make(peer, http, timeout=0.5).track([NUMBER_B])
+        make(peer, http, timeout=1.5).track([NUMBER_B])
     assert raised.value.transient
 
 

@@ -187,7 +187,7 @@ def test_register_timeout_is_transient(peer, http):
     """A peer slower than config.timeout gives a transient error naming the carrier."""
     peer.on("POST", "/api/v1/parcels", Reply(201, json={}, delay=30))
     with pytest.raises(CarrierError, match="Rapido did not answer") as raised:
-        make(peer, http, timeout=0.5).register(parcel())
+        make(peer, http, timeout=1.5).register(parcel())
     assert raised.value.transient
 
 
@@ -268,7 +268,7 @@ def test_track_timeout_is_transient(peer, http):
     """A slow parcel answer raises a transient error."""
     peer.on("GET", "/api/v1/parcels/A1", Reply(200, json=history(PICKED), delay=30))
     with pytest.raises(CarrierError, match="Rapido") as raised:
-        make(peer, http, timeout=0.5).track(["A1"])
+        make(peer, http, timeout=1.5).track(["A1"])
     assert raised.value.transient
 
 

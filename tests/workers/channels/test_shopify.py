@@ -353,11 +353,11 @@ def test_push_retried_after_a_timeout_fulfils_once(peer, http):
             Reply(200, json=fixture("fulfillment_orders_open.json")),
             Reply(200, json=fixture("fulfillment_orders_closed.json")))
     peer.on("POST", f"{API}/fulfillments.json",
-            Reply(201, json=fixture("fulfillment_created.json"), delay=3))
-    channel = make(peer, http, timeout=0.5)
+            Reply(201, json=fixture("fulfillment_created.json"), delay=5))
+    channel = make(peer, http, timeout=1.5)
     with pytest.raises(ChannelError) as slow:
         channel.push_fulfilment(news())
-    assert slow.value.transient and "did not answer within 0.5 s" in slow.value.message
+    assert slow.value.transient and "did not answer within 1.5 s" in slow.value.message
     channel.push_fulfilment(news())
     assert len(peer.seen("POST", f"{API}/fulfillments.json")) == 1
 
@@ -394,9 +394,9 @@ def test_rate_limit_is_transient_and_says_when_to_retry(peer, http):
 
 def test_timeout_is_transient(peer, http):
     """A shop slower than our timeout is retried later."""
-    peer.on("GET", f"{API}/orders.json", Reply(200, json={"orders": []}, delay=3))
+    peer.on("GET", f"{API}/orders.json", Reply(200, json={"orders": []}, delay=5))
     with pytest.raises(ChannelError) as slow:
-        make(peer, http, timeout=0.5).fetch_orders(None)
+        make(peer, http, timeout=1.5).fetch_orders(None)
     assert slow.value.transient and "did not answer" in slow.value.message
 
 

@@ -335,8 +335,8 @@ def test_push_retried_after_a_timeout_writes_one_note(peer, http):
     saved = [*fixture("notes.json"), fixture("note_created.json")]
     peer.on("GET", f"{ORDER}/notes", Reply(200, json=fixture("notes.json")),
             Reply(200, json=saved))
-    peer.on("POST", f"{ORDER}/notes", Reply(201, json=fixture("note_created.json"), delay=3))
-    channel = make(peer, http, timeout=0.5)
+    peer.on("POST", f"{ORDER}/notes", Reply(201, json=fixture("note_created.json"), delay=5))
+    channel = make(peer, http, timeout=1.5)
     with pytest.raises(ChannelError) as slow:
         channel.push_fulfilment(news())
     assert slow.value.transient
@@ -371,9 +371,9 @@ def test_server_errors_are_transient(peer, http, status):
 
 def test_timeout_is_transient(peer, http):
     """A store slower than our timeout is retried later."""
-    peer.on("GET", f"{API}/orders", Reply(200, json=[], delay=3))
+    peer.on("GET", f"{API}/orders", Reply(200, json=[], delay=5))
     with pytest.raises(ChannelError) as slow:
-        make(peer, http, timeout=0.5).fetch_orders(None)
+        make(peer, http, timeout=1.5).fetch_orders(None)
     assert slow.value.transient and "did not answer" in slow.value.message
 
 
