@@ -16,11 +16,11 @@ from models.orders.operations import audit, change_confirmation
 from models.orders.tables import Order
 from models.status import Confirmation, PushStatus
 
-from .create import confirm_by_system, create_orders
+from .create import WAITING_FOR_PAYMENT, create_orders
+from .forwarding import send_paid
 from .incoming import IncomingOrder
 
 OPEN = frozenset({Confirmation.NEW, Confirmation.NO_ANSWER, Confirmation.CALL_LATER})
-WAITING_FOR_PAYMENT = "Waiting for the channel to say it is paid."
 
 
 @dataclass
@@ -55,7 +55,9 @@ def apply_channel_orders(channel: Channel, orders: list[IncomingOrder]) -> Appli
             result.canceled += outcome == "canceled"
             result.flagged += outcome == "flagged"
         elif news.paid and _waiting_for_payment(order):
-            result.sent += send_paid(order, channel, actor)
+            order.paid = True
+            db.session.flush()
+            result.sent += send_paid(order, actor).push_status == PushStatus.SENT
     return result
 
 
@@ -80,14 +82,3 @@ def _waiting_for_payment(order: Order) -> bool:
     """Held only because the channel had not said it was paid."""
     return (order.push_status == PushStatus.NOT_SENT and order.push_detail == WAITING_FOR_PAYMENT
             and order.confirmation_status == Confirmation.NEW)
-
-
-def send_paid(order: Order, channel: Channel, actor: Actor) -> bool:
-    """The channel says a held order is now paid: send it on (and confirm a prepaid one)."""
-    audit(order, actor, "push", order.push_status, PushStatus.SENT.value, "paid on the channel")
-    order.paid = True
-    order.push_status, order.push_detail = PushStatus.SENT.value, ""
-    db.session.flush()
-    if channel.confirm_by == "system":
-        return confirm_by_system(order, Actor.system(f"channel:{channel.code}"))
-    return True

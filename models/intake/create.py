@@ -31,6 +31,7 @@ from .routing import Router
 ORDERS, LINES = Order.__table__, OrderLine.__table__
 SOURCES = {"manual": "entered by hand", "csv": "CSV upload", "api": "JSON API"}
 KEY_CHUNK = 1000
+WAITING_FOR_PAYMENT = "Waiting for the channel to say it is paid."
 
 
 @dataclass
@@ -68,7 +69,7 @@ def push_decision(channel: Channel, order: IncomingOrder, problems: list[Problem
     if problems:
         return PushStatus.ERROR, _clip(" ".join(p.message for p in problems))
     if channel.forward_when == "paid" and not order.paid:
-        return PushStatus.NOT_SENT, "Waiting for the channel to say it is paid."
+        return PushStatus.NOT_SENT, WAITING_FOR_PAYMENT
     return PushStatus.SENT, ""
 
 

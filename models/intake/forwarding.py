@@ -84,6 +84,14 @@ def send_orders(order_ids: list[int], actor: Actor) -> list[SendResult]:
     return results
 
 
+def send_paid(order: Order, actor: Actor) -> SendResult:
+    """The channel says an order held for payment is paid: it goes on as an operator's
+    Send would take it (the caller checked it was held for that reason)."""
+    if not actor.acts_as(Party.CHANNEL):
+        raise NotAllowed("Only the channel says an order is paid.")
+    return _send(order, actor)
+
+
 def _load(order_ids: list[int]) -> dict[int, Order]:
     """The orders with their lines and channel, by id."""
     if not order_ids:

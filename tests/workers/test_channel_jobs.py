@@ -127,6 +127,22 @@ def test_an_order_held_until_paid_goes_on_when_the_shop_says_it_is_paid(app, sho
     assert (order.push_status, order.paid) == ("sent", True)
 
 
+def test_a_prepaid_shop_order_is_confirmed_by_the_system_once_paid(app, shopify, peer):
+    shopify.forward_when, shopify.confirm_by = "paid", "system"
+    db.session.commit()
+    peer.on("GET", ORDERS, page(shopify_order(1)),
+            page(shopify_order(1, financial_status="paid")))
+    sync_channel(shopify.id)
+    order = db.session.scalar(select(Order))
+    assert (order.push_status, order.confirmation_status) == ("not_sent", "new")
+    sync_channel(shopify.id)
+    db.session.refresh(order)
+    assert (order.push_status, order.confirmation_status) == ("sent", "confirmed")
+    pushes = db.session.execute(select(AuditEvent.actor_name, AuditEvent.to_value).where(
+        AuditEvent.order_id == order.id, AuditEvent.kind == "push")).all()
+    assert pushes == [("channel:boutique", "sent")]
+
+
 # -- news back -----------------------------------------------------------------------
 
 FULFILLMENT_ORDERS = "/admin/api/2026-07/orders/{}/fulfillment_orders.json"
