@@ -9,7 +9,7 @@ The caller commits.
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from models.actor import Actor
 from models.audit import AuditEvent
@@ -18,13 +18,14 @@ from models.bulk import insert_new_rows, insert_rows
 from models.catalog.sales import Carrier, Channel
 from models.errors import DomainError
 from models.orders.counters import count_arrivals
-from models.orders.operations import change_confirmation
+from models.orders.operations import change_confirmation, expire_order
 from models.orders.tables import Order, OrderLine
 from models.phones import normalize_phone
 from models.settings import CallSettings
 from models.small_tables import cached
 from models.status import Confirmation, DeliveryMode, PushStatus
 
+from .forwarding import hold_order
 from .incoming import Catalogue, IncomingOrder, Problem, check_order
 from .routing import Router
 
@@ -212,10 +213,8 @@ def confirm_by_system(order: Order, actor: Actor) -> bool:
                                 note="prepaid: confirmed without a call")
         return True
     except DomainError as error:
-        db.session.execute(update(ORDERS).where(ORDERS.c.id == order.id).values(
-            push_status=PushStatus.ERROR.value, push_detail=_clip(str(error)),
-            version=ORDERS.c.version + 1))
-        db.session.expire(order)
+        expire_order(order.id)  # the savepoint's rollback left the loaded copy behind
+        hold_order(order, actor, str(error))
         return False
 
 

@@ -115,7 +115,7 @@ def _send(order: Order, actor: Actor) -> SendResult:
     _adopt_products(order, actor)
     unknown = [line.sku for line in order.lines if line.product_id is None]
     if unknown or not order.lines:
-        return _hold(order, actor, _not_in_catalogue(unknown))
+        return hold_order(order, actor, _not_in_catalogue(unknown))
     order_id, channel = order.id, order.channel
     _write_push(order_id, order.version, PushStatus.SENT, "", order.push_status, actor)
     if channel.confirm_by != "system":
@@ -129,7 +129,7 @@ def _send(order: Order, actor: Actor) -> SendResult:
                                 note="prepaid: confirmed without a call")
     except DomainError as refused:
         expire_order(order_id)  # the savepoint's rollback left the loaded copy behind
-        return _hold(order, actor, refused.message)
+        return hold_order(order, actor, refused.message)
     return SendResult(order_id, Result.CONFIRMED, f"{ref} confirmed by the system.",
                       PushStatus.SENT)
 
@@ -161,7 +161,7 @@ def _not_in_catalogue(skus: list[str]) -> str:
     return f"SKUs {', '.join(skus)} are not in the catalogue."
 
 
-def _hold(order: Order, actor: Actor, detail: str) -> SendResult:
+def hold_order(order: Order, actor: Actor, detail: str) -> SendResult:
     """Keep the order back as Error with this reason (written only when that changes it)."""
     detail = _clip(detail)
     if order.push_status != PushStatus.ERROR or order.push_detail != detail:

@@ -150,6 +150,9 @@ def test_a_prepaid_channel_confirms_through_the_door_and_holds_what_stock_cannot
         StockLevel.product_id == product.id)) == 6
     assert (short.confirmation_status, short.push_status) == ("new", "error")
     assert product.sku in short.push_detail
+    held = db.session.execute(select(AuditEvent.from_value, AuditEvent.to_value).where(
+        AuditEvent.order_id == short.id, AuditEvent.kind == "push")).all()
+    assert held == [("sent", "error")]
     kinds = db.session.execute(select(AuditEvent.kind, AuditEvent.actor_name).where(
         AuditEvent.order_id == served.id, AuditEvent.kind == "confirmation")).all()
     assert kinds == [("confirmation", f"channel:{channel.code}")]
