@@ -8,7 +8,6 @@ deliveries by X-Shopify-Event-Id: a repeat of either is a duplicate.
 
 from flask import current_app, jsonify, request
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models.base import db, utcnow
 from models.catalog.sales import Channel
@@ -18,12 +17,11 @@ from workers.channels import ChannelError, adapter_for
 from workers.channels.jobs import channel_config, request_webhook_apply
 
 from . import bp
+from .deliveries import insert_once, store_delivery
 
 MAX_BODY = 2_000_000  # bytes; one order with its lines, never more
 HOOKS = ChannelWebhook.__table__
-_INSERT = {name: dialect.insert(HOOKS).on_conflict_do_nothing(
-    index_elements=["channel_id", "delivery_id"]).returning(HOOKS.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_INSERT = insert_once(HOOKS, ("channel_id", "delivery_id"))
 
 
 def _adapter(code: str):
@@ -61,15 +59,13 @@ def channel_webhook(code: str):
         return _error("The body is not UTF-8.", 400)
     channel_id = adapter.config.id
     event_id = (delivery.event_id or "")[:128] or None
-    # One connection in autocommit: the row is durable before the answer.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        seen = event_id is not None and connection.execute(select(exists().where(
-            HOOKS.c.channel_id == channel_id, HOOKS.c.event_id == event_id))).scalar()
-        stored = None if seen else connection.execute(_INSERT[connection.dialect.name], {
-            "channel_id": channel_id, "delivery_id": delivery.delivery_id[:128],
-            "event_id": event_id, "topic": delivery.topic[:64],
-            "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
-            "received_at": utcnow(), "result": ""}).scalar()
+    seen = None if event_id is None else select(exists().where(
+        HOOKS.c.channel_id == channel_id, HOOKS.c.event_id == event_id))
+    stored = store_delivery(_INSERT, {
+        "channel_id": channel_id, "delivery_id": delivery.delivery_id[:128],
+        "event_id": event_id, "topic": delivery.topic[:64],
+        "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
+        "received_at": utcnow(), "result": ""}, seen=seen)
     if stored is None:
         return jsonify(status="duplicate", delivery_id=delivery.delivery_id), 200
     if not request_webhook_apply(channel_id):

@@ -6,7 +6,6 @@ so a carrier's retry storm costs one INSERT each, and a redelivery changes nothi
 
 from flask import current_app, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models.base import db, utcnow
 from models.catalog import Carrier
@@ -16,11 +15,10 @@ from workers.carriers import CarrierError, adapter_for
 from workers.shipping import carrier_config, request_webhook_apply
 
 from . import bp
+from .deliveries import insert_once, store_delivery
 
 MAX_BODY = 1_000_000  # bytes; carriers send one tracking's news, never megabytes
-_INSERT = {name: dialect.insert(CarrierWebhook.__table__).on_conflict_do_nothing(
-    index_elements=["carrier_id", "delivery_id"]).returning(CarrierWebhook.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_INSERT = insert_once(CarrierWebhook.__table__, ("carrier_id", "delivery_id"))
 
 
 def _adapter(code: str):
@@ -57,13 +55,10 @@ def carrier_webhook(code: str):
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return _error("The body is not UTF-8.", 400)
-    # One statement in autocommit: the row is durable before the 202, in one round trip
-    # instead of BEGIN, INSERT and COMMIT.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        stored = connection.execute(_INSERT[connection.dialect.name], {
-            "carrier_id": adapter.config.id, "delivery_id": delivery.delivery_id[:128],
-            "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
-            "received_at": utcnow(), "result": ""}).scalar()
+    stored = store_delivery(_INSERT, {
+        "carrier_id": adapter.config.id, "delivery_id": delivery.delivery_id[:128],
+        "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
+        "received_at": utcnow(), "result": ""})
     if stored is None:
         return jsonify(status="duplicate", delivery_id=delivery.delivery_id), 200
     if not request_webhook_apply(adapter.config.id):

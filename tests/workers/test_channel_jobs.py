@@ -30,7 +30,7 @@ def page(*orders, next_info: str | None = None) -> Reply:
 
 
 def test_a_sync_pages_through_new_orders_once_and_keeps_the_channel_healthy(
-        app, shopify, peer, run_jobs):
+        app, shopify, peer):
     peer.on("GET", ORDERS, page(shopify_order(1), next_info="p2"), page(shopify_order(2)),
             page(shopify_order(2)))
     assert sync_channel(shopify.id) == "2 page(s), 2 new order(s)"
