@@ -4,12 +4,13 @@ from .actor import Actor
 from .audit import AuditEvent
 from .base import db, utcnow
 from .catalog import Carrier, Channel, Product, Supplier, SupplierSku, Warehouse
+from .dropship.tables import ShippingMapping, SupplierFile, SupplierOrder, SupplierOrderLine
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
 from .intake.tables import ApiKey, ChannelNews, ChannelWebhook, CsvImport, RoutingRule
 from .orders import Order, OrderLine
 from .orders.agent_days import AgentDayCount
 from .orders.counters import OrderStatusCount
-from .sandbox import SandboxParcel, SandboxShopOrder
+from .sandbox import SandboxParcel, SandboxShopOrder, SandboxSupplierOrder
 from .settings import CallSettings, Setting
 from .shipping.tables import (
     CarrierStatusMapping,
@@ -26,7 +27,8 @@ __all__ = [
     "RoutingRule", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
     "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
     "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",
-    "SandboxParcel", "SandboxShopOrder", "Setting", "StockLevel", "StockMovement", "Supplier",
-    "SupplierSku",
+    "SandboxParcel", "SandboxShopOrder", "SandboxSupplierOrder", "Setting", "StockLevel",
+    "StockMovement", "Supplier",
+    "SupplierSku", "ShippingMapping", "SupplierFile", "SupplierOrder", "SupplierOrderLine",
     "TrackingRule", "TransitionRefused", "User", "Warehouse", "db", "utcnow",
 ]

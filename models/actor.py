@@ -35,6 +35,11 @@ class Actor:
         """A sales channel's sync reporting the shop's side (a cancellation)."""
         return cls(name=f"channel:{name}", parties=frozenset({Party.CHANNEL}))
 
+    @classmethod
+    def supplier(cls, name: str) -> "Actor":
+        """A dropship supplier's answer (accepted, refused, shipped)."""
+        return cls(name=f"supplier:{name}"[:64], parties=frozenset({Party.SUPPLIER}))
+
     def acts_as(self, party: Party) -> bool:
         """True when this actor may make moves reserved for that party."""
         return party in self.parties

@@ -51,3 +51,27 @@ class SandboxShopOrder(db.Model):
     # What the shop was told when it shipped, and the key that made it once.
     fulfilment: Mapped[dict | None] = mapped_column(JSON)
     fulfilment_key: Mapped[str | None] = mapped_column(String(128))
+
+
+class SandboxSupplierOrder(db.Model):
+    """An order as the sandbox dropship supplier knows it: accepted or refused, then shipped."""
+
+    __tablename__ = "sandbox_supplier_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The supplier's own order number, given back to the shop.
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    # The shop's idempotency key: a repeated submission returns this order.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    api_key: Mapped[str] = mapped_column(String(255))
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # accepted, rejected, shipped, canceled
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it leaves the supplier's warehouse (then it has a tracking number).
+    ships_at: Mapped[datetime | None]
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    canceled_at: Mapped[datetime | None]

@@ -21,6 +21,7 @@ class Party(StrEnum):
     MANAGER = "manager"
     CARRIER = "carrier"
     CHANNEL = "channel"
+    SUPPLIER = "supplier"
     SYSTEM = "system"
 
 
@@ -82,6 +83,7 @@ class Effect(StrEnum):
     RESTOCK = "restock"
     REGISTER_PARCEL = "register_parcel"
     PUSH_TRACKING = "push_tracking"
+    SUBMIT_TO_SUPPLIER = "submit_to_supplier"
 
 
 # Colours are names of the badge palette in static/css/app.css; the same
@@ -150,9 +152,12 @@ _S = Shipping
 _OP = frozenset({Party.OPERATOR})
 _CARRIER_SCAN = ShippingRule(carrier=frozenset({Party.CARRIER}), local=_OP)
 _OPERATOR = ShippingRule(carrier=_OP, local=_OP)
+# A supplier that ships every line of an order hands its parcel to a carrier itself.
+_SUPPLIER = frozenset({Party.SUPPLIER})
 
 SHIPPING_TRANSITIONS: dict[tuple[Shipping, Shipping], ShippingRule] = {
     (_S.CREATED, _S.FULFILLED): _OPERATOR,
+    (_S.CREATED, _S.SHIPPED): ShippingRule(carrier=_SUPPLIER, local=_SUPPLIER),
     (_S.CREATED, _S.CANCELED): _OPERATOR,
     # Undo a packing scan while the parcel is still on the table (the desk checks that
     # the carrier has not been asked to collect it yet).
@@ -171,6 +176,63 @@ SHIPPING_TRANSITIONS: dict[tuple[Shipping, Shipping], ShippingRule] = {
     ),
     (_S.IN_RETURN, _S.RETURNED): _OPERATOR,
 }
+
+
+
+class SupplierStatus(StrEnum):
+    """Where one supplier order (a dropship order's lines for one supplier) is."""
+
+    PENDING = "pending"  # waiting for Process
+    SUBMITTED = "submitted"  # sent; the supplier has not decided yet
+    ACCEPTED = "accepted"
+    SHIPPED = "shipped"  # with a tracking number
+    CANCELED = "canceled"
+    ERROR = "error"  # the supplier refused, or a local check failed: Resolve
+
+
+SUPPLIER_INFO: dict[str, StatusInfo] = {
+    s.value: StatusInfo(s.value, label, colour)
+    for s, label, colour in [
+        (SupplierStatus.PENDING, "Pending", "blue"),
+        (SupplierStatus.SUBMITTED, "Submitted", "teal"),
+        (SupplierStatus.ACCEPTED, "Accepted", "purple"),
+        (SupplierStatus.SHIPPED, "Shipped", "indigo"),
+        (SupplierStatus.CANCELED, "Canceled", "grey"),
+        (SupplierStatus.ERROR, "Error", "red"),
+    ]
+}
+
+_D = SupplierStatus
+_OPS = frozenset({Party.OPERATOR})
+_SUP = frozenset({Party.SUPPLIER})
+_SYS = frozenset({Party.SYSTEM})
+# (from, to) -> parties. Processing is the operator's (or the system's, for a channel
+# that auto-processes); the supplier answers; a local check that fails is the system's.
+SUPPLIER_TRANSITIONS: dict[tuple[SupplierStatus, SupplierStatus], frozenset[Party]] = {
+    (_D.PENDING, _D.SUBMITTED): _OPS | _SYS,
+    (_D.SUBMITTED, _D.ACCEPTED): _SUP,
+    (_D.SUBMITTED, _D.SHIPPED): _SUP,
+    (_D.ACCEPTED, _D.SHIPPED): _SUP,
+    (_D.PENDING, _D.CANCELED): _OPS | _SYS,
+    (_D.ERROR, _D.CANCELED): _OPS | _SYS,
+    (_D.SUBMITTED, _D.CANCELED): _OPS | _SUP | _SYS,
+    (_D.ACCEPTED, _D.CANCELED): _OPS | _SUP | _SYS,
+    (_D.PENDING, _D.ERROR): _SYS,
+    (_D.SUBMITTED, _D.ERROR): _SUP | _SYS,
+    (_D.ACCEPTED, _D.ERROR): _SUP,
+    # Resolve: the operator fixed what was wrong; the order waits for Process again.
+    (_D.ERROR, _D.PENDING): _OPS,
+}
+
+TERMINAL_SUPPLIER = frozenset({_D.SHIPPED, _D.CANCELED})
+# Details a Resolve (or an edit before submission) may change.
+EDITABLE_SUPPLIER = frozenset({_D.PENDING, _D.ERROR})
+
+
+def supplier_parties(src: str, dst: str) -> frozenset[Party]:
+    """Parties allowed to move a supplier order from src to dst (empty when never)."""
+    return SUPPLIER_TRANSITIONS.get((SupplierStatus(src), SupplierStatus(dst)), frozenset())
+
 
 class PushStatus(StrEnum):
     """Whether an arrived order went on to confirmation (the channel's forwarding settings)."""

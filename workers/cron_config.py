@@ -7,6 +7,7 @@ from rq import cron
 from workers.channels.jobs import push_all_news, sync_due_channels
 from workers.reconcile import reconcile
 from workers.shipping import sync_all_carriers
+from workers.suppliers.jobs import sync_due_suppliers
 
 cron.register(reconcile, queue_name="default", cron="* * * * *", name="reconcile")
 # Every 5 minutes by default; `make run` asks more often so the demo's parcels visibly move.
@@ -15,6 +16,9 @@ cron.register(sync_all_carriers, queue_name="carriers",
 
 # Each channel is polled on its own interval: this looks every minute which are due.
 cron.register(sync_due_channels, queue_name="channels", cron="* * * * *", name="channel-sync")
+# Dropship suppliers: queued submissions, cancellations, and asking about open orders.
+cron.register(sync_due_suppliers, queue_name="suppliers", cron="* * * * *",
+              name="supplier-sync")
 # Shipping news to channels, retried until they take it.
 cron.register(push_all_news, queue_name="channels",
               interval=int(os.environ.get("CHANNEL_NEWS_SECONDS", "300")), name="channel-news")

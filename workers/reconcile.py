@@ -17,6 +17,8 @@ from workers.channels.jobs import request_news
 from workers.channels.jobs import request_webhook_apply as request_channel_webhooks
 from workers.imports import check_csv, check_job_id, import_csv, import_job_id
 from workers.shipping import apply_webhooks, register_parcels
+from workers.suppliers.jobs import request_processing as request_supplier_processing
+from workers.suppliers.jobs import suppliers_with_work
 
 # A webhook stored this long ago and still not applied lost its job (Redis restarted).
 WEBHOOK_GRACE = timedelta(minutes=1)
@@ -43,7 +45,7 @@ def restock_returned_order(order_id: int) -> int:
 def reconcile() -> dict[str, int]:
     """Find work the database says is due and enqueue it (each enqueue is deduplicated)."""
     due = {"restock": 0, "register": 0, "webhooks": 0, "channel_webhooks": 0, "news": 0,
-           "csv": 0}
+           "csv": 0, "suppliers": 0}
     for order_id in returned_orders_due_restock():
         restock_returned_order.enqueue(order_id, job_id=f"restock-{order_id}")
         due["restock"] += 1
@@ -77,4 +79,7 @@ def reconcile() -> dict[str, int]:
         else:
             import_csv.enqueue(import_id, user_id, job_id=import_job_id(import_id))
         due["csv"] += 1
+    # Supplier orders queued for Process (or cancel) whose job Redis lost.
+    for supplier_id in suppliers_with_work(utcnow()):
+        due["suppliers"] += request_supplier_processing(supplier_id)
     return due

@@ -155,9 +155,12 @@ def _due_for_sync(carrier_id: int, now, parcel_ids: list[int] | None):
     if parcel_ids is not None:
         return db.session.execute(query.where(Parcel.id.in_(parcel_ids))).all()
     return db.session.execute(
-        query.where(Parcel.final.is_(False), Order.shipping_status.in_(TRACKED),
-                    (Order.shipping_status != Shipping.DELIVERED)
-                    | (Parcel.last_event_at >= now - DELIVERED_WATCH),
+        query.where(Parcel.final.is_(False),
+                    # A supplier's parcel beside the order's own is followed on its own terms.
+                    Parcel.leads.is_(False)
+                    | (Order.shipping_status.in_(TRACKED)
+                       & ((Order.shipping_status != Shipping.DELIVERED)
+                          | (Parcel.last_event_at >= now - DELIVERED_WATCH))),
                     (Parcel.last_synced_at.is_(None))
                     | (Parcel.last_synced_at < now - SYNC_EVERY / 2))
         .order_by(Parcel.last_synced_at.is_not(None), Parcel.last_synced_at, Parcel.id)
@@ -239,7 +242,8 @@ def _registered(carrier_id: int, status: Shipping, *conditions) -> list:
     return db.session.execute(
         select(Parcel.id, Parcel.tracking_number).join(Order, Order.id == Parcel.order_id)
         .where(Parcel.carrier_id == carrier_id, Parcel.tracking_number.is_not(None),
-               Order.shipping_status == status, *conditions)
+               Parcel.supplier_order_id.is_(None), Order.shipping_status == status,
+               *conditions)
         .limit(MAX_PER_SYNC)).all()
 
 

@@ -21,6 +21,7 @@ from models.errors import DomainError, InvalidInput
 from models.orders.agent_days import AgentDay, agent_day, local_day
 from models.status import Effect, Role
 from workers.shipping import request_registration
+from workers.suppliers.jobs import request_due_processing
 
 from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required
 from . import bp
@@ -104,6 +105,8 @@ def _after_commit(due) -> None:
     """Start the work a committed outcome made due (a confirmed parcel to register)."""
     if Effect.REGISTER_PARCEL in due:
         request_registration()
+    if Effect.SUBMIT_TO_SUPPLIER in due:
+        request_due_processing()
 
 
 def _refused(agent_id: int, order_id: int, error: DomainError):

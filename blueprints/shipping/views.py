@@ -191,7 +191,8 @@ def ask_carriers(order_ids: list[int], carriers: dict[int, str]) -> Report:
     """Enqueue one tracking sync per carrier for the selected registered parcels."""
     rows = db.session.execute(
         select(Order.id, Parcel.id, Parcel.carrier_id, Parcel.tracking_number)
-        .select_from(Order).outerjoin(Parcel, Parcel.order_id == Order.id)
+        .select_from(Order)
+        .outerjoin(Parcel, (Parcel.order_id == Order.id) & Parcel.supplier_order_id.is_(None))
         .where(Order.id.in_(order_ids))).all()
     report = Report("Sync now")
     by_carrier: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -313,7 +314,8 @@ def slips():
         select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
     ).scalars()}
     parcels = {p.order_id: p for p in db.session.execute(
-        select(Parcel).where(Parcel.order_id.in_(order_ids))).scalars()}
+        select(Parcel).where(Parcel.order_id.in_(order_ids),
+                            Parcel.supplier_order_id.is_(None))).scalars()}
     carriers = Lookups.load().carriers
     made = [Slip.of(orders[i], parcels.get(i), carriers) for i in order_ids if i in orders]
     missing = [i for i in order_ids if i not in orders]

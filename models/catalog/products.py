@@ -1,5 +1,6 @@
 """Products, warehouses and dropship suppliers with their SKU mappings."""
 
+from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,10 +31,23 @@ class Supplier(Timestamps, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # sandbox, http_json, csv: which adapter in workers/suppliers/ talks to it.
     kind: Mapped[str] = mapped_column(String(32), default="sandbox")
     active: Mapped[bool] = mapped_column(default=True)
     base_url: Mapped[str | None] = mapped_column(String(255))
+    # Adapter settings (endpoint paths, field and status mappings); never secrets.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The bearer token its API wants: written by managers, never shown back in full.
+    api_key: Mapped[str | None] = mapped_column(String(255))
+    # The method used when no shipping mapping matches the order's rate name.
+    default_shipping_method: Mapped[str] = mapped_column(String(120), default="",
+                                                         server_default="")
+    # Operators may change quantities, address and method before submission.
+    edit_before_submit: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # Orders it accepted are asked about this often (shipped? tracking?).
+    poll_interval_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
+    last_sync_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class Product(Timestamps, db.Model):

@@ -29,7 +29,10 @@ class Channel(Timestamps, db.Model):
     # confirmed by the system and skip the call.
     confirm_by: Mapped[str] = mapped_column(String(16), default="agent",
                                             server_default="agent")
-    auto_process_dropship: Mapped[bool] = mapped_column(default=False)
+    # Dropship orders: off (an operator presses Process), managed (submitted when every
+    # line is mapped and valid), always (submitted; what fails lands in error).
+    dropship_process: Mapped[str] = mapped_column(String(16), default="off",
+                                                  server_default="off")
     poll_interval_minutes: Mapped[int] = mapped_column(default=5)
     base_url: Mapped[str | None] = mapped_column(String(255))
     # Adapter settings (API version, shop domain); never secrets.

@@ -68,7 +68,7 @@ def due_news(now: datetime, *, channel_id: int | None = None, limit: int = 500) 
     query = (select(NEWS.c.order_id, NEWS.c.channel_id, NEWS.c.idempotency_key,
                     NEWS.c.shipped_at, Order.external_id, Parcel.tracking_number, Carrier.name)
              .join(Order, Order.id == NEWS.c.order_id)
-             .outerjoin(Parcel, Parcel.order_id == NEWS.c.order_id)
+             .outerjoin(Parcel, (Parcel.order_id == NEWS.c.order_id) & Parcel.leads.is_(True))
              .outerjoin(Carrier, Carrier.id == func.coalesce(Parcel.carrier_id, Order.carrier_id))
              # A waiting row is looked at on every run: it goes as soon as a tracking code
              # arrives, or when the wait ends.

@@ -17,6 +17,7 @@ from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db, utcnow
 from models.bulk import insert_rows, update_rows
+from models.dropship.operations import cancel_for_order, split_order
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from models.intake.news import schedule_news
 from models.intake.routing import reroute_order
@@ -48,6 +49,7 @@ PARTY_NAMES = {
     Party.MANAGER: "a manager",
     Party.CARRIER: "the carrier's tracking",
     Party.CHANNEL: "the sales channel",
+    Party.SUPPLIER: "the supplier",
     Party.SYSTEM: "the system",
 }
 
@@ -221,6 +223,9 @@ def write_confirmation(order, lines, move: Move, actor: Actor, *,
         result.due += parcel_effects(order.delivery_mode)
     write_order(order, values, events,
                 stock=(lines, actor) if move.dst == Confirmation.CONFIRMED else None)
+    if move.dst == Confirmation.CONFIRMED and split_order(order.id, lines, actor, now):
+        # The channel auto-processes dropship orders: its supplier's job submits them.
+        result.due.append(Effect.SUBMIT_TO_SUPPLIER)
     day = count_call(actor.user_id, move.dst, now) if actor.acts_as(Party.AGENT) else None
     return result, day
 
@@ -297,6 +302,9 @@ def change_shipping(
         [audit_row(order.id, actor, "shipping", src, dst.value, (note or "").strip(), now)],
     )], now)
     outcome = Outcome(order, "shipping", src, dst.value)
+    if (dst == Shipping.CANCELED and actor.parties & {Party.OPERATOR, Party.SYSTEM}
+            and cancel_for_order(order.id, actor, note or f"order {order.reference} canceled")):
+        outcome.due.append(Effect.SUBMIT_TO_SUPPLIER)  # the supplier is told by its job
     for effect in SHIPPING_EFFECTS.get(dst, ()):
         if effect == Effect.RESTOCK:
             restock_order(order, actor)

@@ -115,7 +115,7 @@ def _base(columns):
     """Confirmed orders (they have a shipping status) with their parcel, if any."""
     # The door sets confirmed_at with the first shipping status; the cursor needs it.
     return (select(*columns).select_from(Order)
-            .outerjoin(Parcel, Parcel.order_id == Order.id)
+            .outerjoin(Parcel, (Parcel.order_id == Order.id) & Parcel.supplier_order_id.is_(None))
             .where(Order.shipping_status.is_not(None), Order.confirmed_at.is_not(None)))
 
 

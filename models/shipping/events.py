@@ -78,6 +78,8 @@ class _State:
     final: bool
     claimed_by_id: None = None
     start_status: str | None = None
+    # False for a supplier's parcel beside the order's own: followed, never moves the order.
+    leads: bool = True
     latest: object = None  # newest non-stale event: the parcel's "last raw status"
     moved: list = field(default_factory=list)
     audits: list = field(default_factory=list)
@@ -102,13 +104,13 @@ def _load(carrier_id: int, numbers: list[str]) -> dict[str, _State]:
         rows = db.session.execute(
             select(Parcel.tracking_number, Parcel.id, Parcel.order_id, Order.channel_id,
                    Order.confirmation_status, Order.shipping_status, Order.delivery_mode,
-                   Order.version, Parcel.last_event_at, Parcel.final)
+                   Order.version, Parcel.last_event_at, Parcel.final, Parcel.leads)
             .join(Order, Order.id == Parcel.order_id)
             .where(Parcel.carrier_id == carrier_id, clause)
         ).all()
-        for tn, pid, oid, channel, conf, ship, mode, version, last, final in rows:
+        for tn, pid, oid, channel, conf, ship, mode, version, last, final, leads in rows:
             found[tn] = _State(pid, oid, oid, channel, conf, ship, mode, version, last, final,
-                               start_status=ship)
+                               start_status=ship, leads=leads)
     return found
 
 
@@ -177,6 +179,11 @@ def _decide(state: _State, event, actor: Actor, map_status, now):
         return UNMAPPED, None, f"no mapping for “{event.code}”; add one in the carrier's settings"
     if maps_to == "ignore":
         return IGNORED, None, "mapped to ignore"
+    if not state.leads:
+        state.last_event_at = event.occurred_at
+        state.final = maps_to in FINAL_FOR_CARRIER or maps_to == Shipping.DELIVERED
+        return NO_CHANGE, maps_to, ("a supplier's parcel beside the order's own: shown with "
+                                    "its supplier order")
     try:
         dst = plan_shipping(state, maps_to, actor)
     except DomainError as refused:

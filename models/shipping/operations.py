@@ -15,7 +15,7 @@ from models.base import db, utcnow
 from models.catalog import Carrier, Channel
 from models.errors import DomainError, InvalidInput, Missing, TransitionRefused
 from models.orders.operations import Outcome, change_shipping
-from models.orders.tables import Order
+from models.orders.tables import Order, OrderLine
 from models.status import Confirmation, DeliveryMode, Shipping
 
 from .detection import load_and_detect
@@ -28,8 +28,9 @@ AWAITING_REGISTRATION = (Shipping.CREATED.value, Shipping.FULFILLED.value)
 
 
 def parcel_of(order_id: int) -> Parcel | None:
-    """The order's parcel, if one was opened."""
-    return db.session.execute(select(Parcel).filter_by(order_id=order_id)).scalar_one_or_none()
+    """The order's own parcel (not a dropship supplier's), if one was opened."""
+    return db.session.execute(select(Parcel).filter_by(
+        order_id=order_id, supplier_order_id=None)).scalar_one_or_none()
 
 
 def open_parcel(order: Order) -> Parcel:
@@ -61,14 +62,18 @@ def orders_due_registration(limit: int = 200) -> list[tuple[int | None, int]]:
     again (by the job's own retry or reconcile); the carrier's answer is on the parcel
     meanwhile.
     """
-    registered = exists().where(Parcel.order_id == Order.id, Parcel.registered_at.is_not(None))
-    failed = exists().where(Parcel.order_id == Order.id,
+    registered = exists().where(Parcel.order_id == Order.id, Parcel.leads.is_(True),
+                                Parcel.registered_at.is_not(None))
+    failed = exists().where(Parcel.order_id == Order.id, Parcel.supplier_order_id.is_(None),
                             Parcel.last_error_at > utcnow() - RETRY_FAILED_AFTER)
+    # An order whose every line a supplier ships has no parcel of ours to register.
+    own_lines = exists().where(OrderLine.order_id == Order.id, OrderLine.supplier_id.is_(None))
     rows = db.session.execute(
         select(Order.carrier_id, Order.id)
         .where(Order.confirmation_status == Confirmation.CONFIRMED,
                Order.delivery_mode == DeliveryMode.CARRIER,
-               Order.shipping_status.in_(AWAITING_REGISTRATION), ~registered, ~failed)
+               Order.shipping_status.in_(AWAITING_REGISTRATION), own_lines, ~registered,
+               ~failed)
         .order_by(Order.id).limit(limit)
     ).all()
     return [(carrier_id, order_id) for carrier_id, order_id in rows]

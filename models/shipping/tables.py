@@ -6,7 +6,7 @@ the order (through the one door), so a tracking update rewrites none of its inde
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Timestamps, db, utcnow
@@ -30,11 +30,23 @@ class Parcel(Timestamps, db.Model):
         Index("ix_parcels_tracking", "tracking_number"),
         # Tracking sync walks one carrier's unfinished parcels, least recently synced first.
         Index("ix_parcels_sync", "carrier_id", "final", "last_synced_at"),
+        # One parcel of our own per order: registration is keyed on it, so a retried
+        # job finds the row. Suppliers' parcels (dropship) are extra, one per supplier order.
+        Index("uq_parcels_own_order", "order_id", unique=True,
+              sqlite_where=text("supplier_order_id IS NULL"),
+              postgresql_where=text("supplier_order_id IS NULL")),
+        Index("ix_parcels_order", "order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # One parcel per order: registration is keyed on it, so a retried job finds the row.
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    # Set for a parcel a dropship supplier sent: its tracking number came from them.
+    supplier_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supplier_orders.id"), unique=True)
+    # Its carrier events move the order's shipping status: our own parcel, or the first
+    # supplier parcel of an order with no lines from our stock. Others are followed and
+    # shown beside their supplier order only.
+    leads: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     label_url: Mapped[str | None] = mapped_column(String(500))

@@ -43,6 +43,8 @@ EXPECTED_CONFIRMATION = {
 EXPECTED_SHIPPING = {
     ("created", "fulfilled"): ({OP}, {OP}),
     ("created", "canceled"): ({OP}, {OP}),
+    # A supplier shipping every line of an order hands the parcel to a carrier itself.
+    ("created", "shipped"): ({Party.SUPPLIER}, {Party.SUPPLIER}),
     ("fulfilled", "created"): ({OP}, {OP}),
     ("fulfilled", "shipped"): ({C}, {OP}),
     ("fulfilled", "canceled"): ({OP}, {OP}),

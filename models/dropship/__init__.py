@@ -1,0 +1,1 @@
+"""Dropship: supplier orders, their one door, checks and queries."""

@@ -1,0 +1,438 @@
+"""The supplier orders' one door: every move of a supplier order goes through `move`.
+
+`move` checks the transition table and the actor, writes the change guarded by the row's
+version (two operators or a retried job cannot both make the same move) and one audit
+event per line, so each SKU has its own trail. Operations flush; the caller commits.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
+from models.base import db, utcnow
+from models.catalog.products import Supplier
+from models.catalog.sales import Channel
+from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
+from models.orders.tables import Order
+from models.status import (
+    EDITABLE_SUPPLIER,
+    SUPPLIER_INFO,
+    Party,
+    SupplierStatus,
+    supplier_parties,
+)
+
+from .checks import problems
+from .mappings import shipping_mappings, shipping_method, sku_map
+from .tables import SupplierOrder, SupplierOrderLine
+
+S = SupplierStatus
+PROCESS_MODES = {
+    "off": "Off: an operator presses Process",
+    "managed": "Managed: submitted when every line is mapped and valid",
+    "always": "Always: submitted; whatever fails lands in error for Resolve",
+}
+_PARTY_NAMES = {Party.OPERATOR: "an operator", Party.SUPPLIER: "the supplier",
+                Party.SYSTEM: "the system", Party.MANAGER: "a manager"}
+
+
+def _events(so: SupplierOrder, actor: Actor, src: str | None, dst: str | None, note: str,
+            now: datetime) -> list[dict]:
+    """One audit row per line of the supplier order (the per-SKU trail reads them)."""
+    rows = []
+    for line in so.lines:
+        row = audit_row(so.order_id, actor, "supplier", src, dst, note[:1000], now)
+        row.update(order_line_id=line.order_line_id, sku=line.sku)
+        rows.append(row)
+    return rows
+
+
+def trail(so: SupplierOrder, actor: Actor, note: str, now: datetime | None = None,
+          src: str | None = None, dst: str | None = None) -> None:
+    """Record something that happened to a supplier order without a status move."""
+    rows = _events(so, actor, src, dst, note, now or utcnow())
+    if rows:
+        db.session.execute(insert(AuditEvent.__table__), rows)
+
+
+def move(so: SupplierOrder, to: str, actor: Actor, *, note: str = "",
+         expected_version: int | None = None, now: datetime | None = None,
+         **values) -> None:
+    """The one writer of a supplier order's status: table, actor, version, audit."""
+    now = now or utcnow()
+    if expected_version is not None and int(expected_version) != so.version:
+        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
+                       "opened it (reload to see what changed); nothing was saved.")
+    src, dst = S(so.status), S(to)
+    allowed = supplier_parties(src, dst)
+    if not allowed:
+        raise TransitionRefused(f"Supplier order {so.reference} is {SUPPLIER_INFO[src].label}; "
+                                f"it cannot become {SUPPLIER_INFO[dst].label}.")
+    if not allowed & actor.parties:
+        who = " or ".join(sorted(_PARTY_NAMES.get(p, p.value) for p in allowed))
+        raise NotAllowed(f"Only {who} can mark supplier order {so.reference} "
+                         f"{SUPPLIER_INFO[dst].label}.")
+    so.status = dst.value
+    for name, value in values.items():
+        setattr(so, name, value)
+    if dst != S.ERROR:
+        so.error, so.error_source = "", ""
+    so.updated_at = now
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(f"Supplier order {so.reference} was changed meanwhile; "
+                       "nothing was saved.") from None
+    trail(so, actor, note, now, src.value, dst.value)
+
+
+def lines_of(so: SupplierOrder) -> list[SupplierOrderLine]:
+    """The supplier order's lines (loaded with it)."""
+    return list(so.lines)
+
+
+def check(so: SupplierOrder) -> list[str]:
+    """What stops this supplier order from being submitted now (empty: nothing)."""
+    return problems(so, so.lines, so.supplier.name)
+
+
+# ---- the split -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The order's columns a supplier order copies."""
+
+    id: int
+    channel_id: int
+    customer_name: str
+    phone: str
+    address: str
+    city: str
+    region: str
+    shipping_method: str
+
+
+def split_order(order_id: int, lines, actor: Actor, now: datetime | None = None) -> list[int]:
+    """One pending supplier order per supplier of the order's dropship lines (once).
+
+    Called when the order is confirmed, in the same transaction: a COD order's supplier
+    orders never exist before. `lines` are the order's lines (ORM objects or rows with id,
+    sku, name, quantity, product_id, supplier_id). Returns the ids the channel's
+    auto-process setting queued for submission.
+    """
+    dropship = [line for line in lines if line.supplier_id is not None]
+    if not dropship:
+        return []
+    now = now or utcnow()
+    done = set(db.session.scalars(select(SupplierOrder.supplier_id)
+                                  .where(SupplierOrder.order_id == order_id)))
+    dropship = [line for line in dropship if line.supplier_id not in done]
+    if not dropship:
+        return []
+    target = _Target(*db.session.execute(select(
+        Order.id, Order.channel_id, Order.customer_name, Order.phone, Order.address,
+        Order.city, Order.region, Order.shipping_method).where(Order.id == order_id)).one())
+    supplier_ids = {line.supplier_id for line in dropship}
+    suppliers = {s.id: s for s in db.session.scalars(
+        select(Supplier).where(Supplier.id.in_(supplier_ids)))}
+    skus = sku_map(supplier_ids, {line.product_id for line in dropship if line.product_id})
+    methods = shipping_mappings(supplier_ids)
+    mode = db.session.scalar(select(Channel.dropship_process)
+                             .where(Channel.id == target.channel_id)) or "off"
+    queued = []
+    for supplier_id in sorted(supplier_ids):
+        supplier = suppliers[supplier_id]
+        mine = [line for line in dropship if line.supplier_id == supplier_id]
+        so = _new_supplier_order(target, supplier, mine, skus, methods, now)
+        notes = "; ".join(
+            f"{line.sku} → {line.supplier_sku} ×{line.quantity}" if line.supplier_sku
+            else f"{line.sku} not mapped" for line in so.lines)
+        trail(so, actor, f"split to {supplier.name}: {notes}", now, None, S.PENDING.value)
+        if mode == "always" or (mode == "managed" and not check(so)):
+            _queue(so, Actor.system("auto-process"), None, now)
+            queued.append(so.id)
+    return queued
+
+
+def _new_supplier_order(target: _Target, supplier: Supplier, lines, skus, methods,
+                        now: datetime) -> SupplierOrder:
+    """Insert one supplier order with its lines, mapped as the mappings stand now."""
+    so = SupplierOrder(
+        order_id=target.id, supplier_id=supplier.id, channel_id=target.channel_id,
+        status=S.PENDING.value, idempotency_key=f"cbs-{uuid.uuid4().hex}",
+        customer_name=target.customer_name, phone=target.phone, address=target.address,
+        city=target.city, region=target.region,
+        shipping_method=shipping_method(supplier, target.shipping_method, methods),
+        created_at=now, updated_at=now)
+    so.supplier = supplier
+    cost = 0
+    for line in lines:
+        mapping = skus.get((supplier.id, line.product_id))
+        unit = mapping.cost_cents if mapping else 0
+        so.lines.append(SupplierOrderLine(
+            order_line_id=line.id, sku=line.sku, name=line.name, quantity=line.quantity,
+            supplier_sku=mapping.supplier_sku if mapping else "", unit_cost_cents=unit))
+        cost += unit * line.quantity
+    so.cost_cents = cost
+    db.session.add(so)
+    db.session.flush()
+    return so
+
+
+# ---- Process ----------------------------------------------------------------------
+
+
+def _queue(so: SupplierOrder, actor: Actor, batch: str | None, now: datetime) -> None:
+    """Mark a pending supplier order for its supplier's job to submit."""
+    so.process_requested_at = now
+    so.process_requested_by_id = actor.user_id
+    so.batch = batch
+    trail(so, actor, "Process requested", now)
+
+
+def request_processing(orders: list[SupplierOrder], actor: Actor,
+                       batch: str | None = None) -> dict[int, str]:
+    """Queue pending supplier orders for submission; per id, "queued" or why not."""
+    if not actor.parties & {Party.OPERATOR, Party.SYSTEM}:
+        raise NotAllowed("Only an operator can process supplier orders.")
+    now = utcnow()
+    result = {}
+    for so in orders:
+        if so.status == S.ERROR:
+            result[so.id] = f"in error: Resolve it first ({so.error})"
+        elif so.status != S.PENDING:
+            result[so.id] = f"already {SUPPLIER_INFO[so.status].label.lower()}"
+        elif so.process_requested_at is not None:
+            result[so.id] = "already queued"
+        else:
+            _queue(so, actor, batch, now)
+            result[so.id] = "queued"
+    db.session.flush()
+    return result
+
+
+def _requester(so: SupplierOrder) -> Actor:
+    """Who the submission is recorded for: the operator who pressed Process, else the system."""
+    if so.process_requested_by_id is None:
+        return Actor.system("auto-process")
+    from models.user import User
+
+    user = db.session.get(User, so.process_requested_by_id)
+    if user is None:
+        return Actor.system("auto-process")
+    return Actor(name=user.username, parties=frozenset({Party.OPERATOR}), user_id=user.id)
+
+
+def take_for_submission(supplier_id: int, *, limit: int = 200,
+                        now: datetime | None = None) -> tuple[list[SupplierOrder], int]:
+    """Move this supplier's queued orders to submitted (or to error when a check fails).
+
+    Each row moves pending → submitted through the door, version-guarded: a second job
+    (or a second click) that read the same row finds it moved and leaves it. Returns the
+    submitted orders to send and the number that went to error. The caller commits
+    before calling the supplier.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(SupplierOrder).where(SupplierOrder.supplier_id == supplier_id,
+                                    SupplierOrder.status == S.PENDING,
+                                    SupplierOrder.process_requested_at.is_not(None))
+        .order_by(SupplierOrder.process_requested_at, SupplierOrder.id).limit(limit)).all()
+    send, failed = [], 0
+    for so in due:
+        found = check(so)
+        if found:
+            move(so, S.ERROR, Actor.system("check"), note="; ".join(found), now=now,
+                 error="; ".join(found)[:500], error_source="check",
+                 process_requested_at=None)
+            failed += 1
+            continue
+        move(so, S.SUBMITTED, _requester(so), note=f"submitted to {so.supplier.name}",
+             now=now, submitted_at=now, attempts=so.attempts + 1, process_requested_at=None)
+        send.append(so)
+    return send, failed
+
+
+def unanswered(supplier_id: int, older_than: datetime, limit: int = 200) -> list[SupplierOrder]:
+    """Submitted orders whose sending failed: sent again with the same key."""
+    return list(db.session.scalars(
+        select(SupplierOrder).where(SupplierOrder.supplier_id == supplier_id,
+                                    SupplierOrder.status == S.SUBMITTED,
+                                    SupplierOrder.answered_at.is_(None),
+                                    SupplierOrder.submitted_at <= older_than)
+        .order_by(SupplierOrder.submitted_at, SupplierOrder.id).limit(limit)))
+
+
+# ---- Resolve and edit ---------------------------------------------------------------
+
+
+@dataclass
+class Fix:
+    """What an operator changed in the Resolve form (None: left as it was)."""
+
+    customer_name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    city: str | None = None
+    shipping_method: str | None = None
+    quantities: dict[int, int] | None = None  # supplier order line id → quantity
+    skus: dict[int, str] | None = None  # supplier order line id → supplier SKU
+    remember: bool = False  # save a remapped SKU as the product's mapping too
+
+
+def resolve(so: SupplierOrder, actor: Actor, fix: Fix, *, expected_version: int | None = None,
+            process: bool = False) -> list[str]:
+    """Correct a supplier order in error (or pending, before submission) and maybe process it.
+
+    Validates everything first (InvalidInput names the field, nothing is saved), records
+    each change in the trail, moves an order in error back to pending, and with `process`
+    queues it. Returns the changes made, for the confirmation message.
+    """
+    if not actor.acts_as(Party.OPERATOR):
+        raise NotAllowed("Only an operator can change a supplier order.")
+    if expected_version is not None and int(expected_version) != so.version:
+        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
+                       "opened it (reload to see what changed); nothing was saved.")
+    if so.status not in EDITABLE_SUPPLIER:
+        raise TransitionRefused(f"Supplier order {so.reference} is "
+                                f"{SUPPLIER_INFO[so.status].label}; its details are locked.")
+    if so.status == S.PENDING and not so.supplier.edit_before_submit:
+        raise TransitionRefused(f"{so.supplier.name} takes no changes before submission.")
+    changes = _apply(so, fix, actor)
+    now = utcnow()
+    if changes:
+        trail(so, actor, "; ".join(changes), now)
+    if so.status == S.ERROR:
+        move(so, S.PENDING, actor, note="resolved", now=now)
+    else:
+        db.session.flush()
+    if process:
+        request_processing([so], actor)
+    return changes
+
+
+def _apply(so: SupplierOrder, fix: Fix, actor: Actor) -> list[str]:
+    """Check then apply the fix; the changes as trail notes."""
+    from models.phones import normalize_phone
+
+    errors = {}
+    values = {}
+    for name in ("customer_name", "phone", "address", "city", "shipping_method"):
+        value = getattr(fix, name)
+        if value is None:
+            continue
+        value = value.strip()
+        limit = SupplierOrder.__table__.c[name].type.length
+        if len(value) > limit:
+            errors[name] = f"At most {limit} characters."
+        elif name == "phone" and not normalize_phone(value, "MA"):
+            errors[name] = f"“{value}” is not a phone number."
+        elif name in ("customer_name", "city", "shipping_method") and not value:
+            errors[name] = "Required."
+        elif name == "address" and len(value) < 8:
+            errors[name] = "Too short to deliver to."
+        values[name] = value
+    lines = {line.id: line for line in so.lines}
+    for line_id, quantity in (fix.quantities or {}).items():
+        if line_id not in lines:
+            errors[f"quantity-{line_id}"] = "Not a line of this supplier order."
+        elif not 1 <= quantity <= 999:
+            errors[f"quantity-{line_id}"] = "Between 1 and 999."
+    for line_id, sku in (fix.skus or {}).items():
+        if line_id not in lines:
+            errors[f"sku-{line_id}"] = "Not a line of this supplier order."
+        elif not sku.strip() or len(sku.strip()) > 64:
+            errors[f"sku-{line_id}"] = "A supplier SKU (1 to 64 characters)."
+    if errors:
+        raise FieldErrors(errors)
+    changes = []
+    for name, value in values.items():
+        if value != getattr(so, name):
+            changes.append(f"{name.replace('_', ' ')}: “{getattr(so, name)}” → “{value}”")
+            setattr(so, name, value)
+    for line_id, quantity in (fix.quantities or {}).items():
+        line = lines[line_id]
+        if quantity != line.quantity:
+            changes.append(f"quantity of {line.sku}: {line.quantity} → {quantity}")
+            line.quantity = quantity
+    for line_id, sku in (fix.skus or {}).items():
+        line, sku = lines[line_id], sku.strip()
+        if sku != line.supplier_sku:
+            changes.append(f"{line.sku} mapped to {sku}"
+                           + (f" (was {line.supplier_sku})" if line.supplier_sku else ""))
+            line.supplier_sku = sku
+            if fix.remember:
+                _remember(so, line, sku)
+    so.cost_cents = sum(line.unit_cost_cents * line.quantity for line in so.lines)
+    return changes
+
+
+def _remember(so: SupplierOrder, line: SupplierOrderLine, sku: str) -> None:
+    """Save a remapped SKU as the product's mapping for this supplier."""
+    from models.catalog.products import SupplierSku
+
+    product_id = line.order_line.product_id
+    if product_id is None:
+        return
+    mapping = db.session.scalar(select(SupplierSku).where(
+        SupplierSku.supplier_id == so.supplier_id, SupplierSku.product_id == product_id))
+    if mapping is None:
+        db.session.add(SupplierSku(supplier_id=so.supplier_id, product_id=product_id,
+                                   supplier_sku=sku))
+    else:
+        mapping.supplier_sku = sku
+
+
+class FieldErrors(InvalidInput):
+    """The Resolve form's problems, by field; nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Please correct the highlighted fields; nothing was saved.")
+        self.errors = errors
+
+
+# ---- Cancel -------------------------------------------------------------------------
+
+
+def cancel(so: SupplierOrder, actor: Actor, reason: str, *,
+           expected_version: int | None = None) -> bool:
+    """Cancel a supplier order; True when the supplier must still be told (by the job).
+
+    Pending or in error: canceled at once. Submitted or accepted: the cancellation is
+    asked of the supplier by its job, which cancels it (or marks it for manual
+    follow-up when the supplier takes no cancellations by API).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the supplier order is canceled.")
+    if not actor.parties & {Party.OPERATOR, Party.SYSTEM}:
+        raise NotAllowed("Only an operator can cancel a supplier order.")
+    if so.status in (S.PENDING, S.ERROR):
+        move(so, S.CANCELED, actor, note=reason, expected_version=expected_version,
+             cancel_reason=reason[:255], process_requested_at=None)
+        return False
+    if so.status in (S.SUBMITTED, S.ACCEPTED):
+        if so.cancel_requested_at is None:
+            so.cancel_requested_at, so.cancel_reason = utcnow(), reason[:255]
+            trail(so, actor, f"cancel asked of {so.supplier.name}: {reason}")
+            db.session.flush()
+        return True
+    raise TransitionRefused(f"Supplier order {so.reference} is "
+                            f"{SUPPLIER_INFO[so.status].label}; it cannot be canceled.")
+
+
+def cancel_for_order(order_id: int, actor: Actor, reason: str) -> bool:
+    """Cancel every open supplier order of an order (the order itself was canceled)."""
+    pending_news = False
+    for so in db.session.scalars(select(SupplierOrder).where(
+            SupplierOrder.order_id == order_id,
+            SupplierOrder.status.not_in([S.SHIPPED.value, S.CANCELED.value]))):
+        pending_news |= cancel(so, actor, reason)
+    return pending_news

@@ -1,0 +1,173 @@
+"""What suppliers answer, applied through the door: accepted, refused, shipped, canceled.
+
+A shipped supplier order's tracking number becomes a parcel (carrier detected as for our
+own parcels) that the tracking sync follows. When the supplier ships every line of the
+order, that parcel leads: the order itself moves to Shipped.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import exists, func, select
+
+from models.actor import Actor
+from models.base import db, utcnow
+from models.catalog.sales import Carrier, Channel
+from models.errors import DomainError
+from models.orders.operations import change_shipping
+from models.orders.tables import Order, OrderLine
+from models.shipping.detection import load_and_detect
+from models.shipping.tables import Parcel
+from models.status import Shipping, SupplierStatus
+
+from .operations import move, trail
+from .tables import SupplierOrder
+
+S = SupplierStatus
+# Reply outcomes (workers/suppliers/base.py speaks the same words).
+ACCEPTED, REJECTED, SUBMITTED, SHIPPED, CANCELED, FAILED = (
+    "accepted", "rejected", "submitted", "shipped", "canceled", "failed")
+OPEN = (S.SUBMITTED.value, S.ACCEPTED.value)
+
+
+def apply_reply(so: SupplierOrder, reply, now: datetime | None = None) -> str:
+    """Apply one supplier reply to its supplier order; what happened, in a word.
+
+    A reply that repeats what is known changes nothing (suppliers and jobs repeat);
+    a reply the table refuses (an answer about a canceled order) is recorded in the trail.
+    """
+    now = now or utcnow()
+    actor = Actor.supplier(so.supplier.name)
+    message = (reply.message or "").strip()[:500]
+    if reply.supplier_ref and reply.supplier_ref != so.supplier_ref:
+        so.supplier_ref = reply.supplier_ref[:64]
+    if reply.outcome == FAILED:
+        so.last_error = message or "no answer"
+        trail(so, actor, f"no answer from {so.supplier.name}: {so.last_error}", now)
+        db.session.flush()
+        return "failed"
+    so.last_error = ""
+    if so.answered_at is None:
+        so.answered_at = now
+    try:
+        return _apply(so, reply, actor, message, now)
+    except DomainError as refused:
+        trail(so, actor, f"answer not applied: {reply.outcome} ({refused.message})", now)
+        db.session.flush()
+        return "refused"
+
+
+def _apply(so: SupplierOrder, reply, actor: Actor, message: str, now: datetime) -> str:
+    """The move a reply asks for, when it is one."""
+    status = S(so.status)
+    if reply.outcome == SUBMITTED:
+        if status == S.SUBMITTED:
+            db.session.flush()
+            return "received"
+        return "no_change"
+    if reply.outcome == ACCEPTED:
+        if status == S.ACCEPTED:
+            db.session.flush()
+            return "no_change"
+        move(so, S.ACCEPTED, actor, note=f"accepted by {so.supplier.name}"
+             + (f" as {so.supplier_ref}" if so.supplier_ref else ""), now=now)
+        return "accepted"
+    if reply.outcome == REJECTED:
+        if status == S.ERROR and so.error == (message or so.error):
+            return "no_change"
+        move(so, S.ERROR, actor, note=message or "refused", now=now,
+             error=message or f"{so.supplier.name} refused the order without a reason.",
+             error_source="supplier")
+        return "rejected"
+    if reply.outcome == SHIPPED:
+        if status == S.SHIPPED:
+            return "no_change"
+        ship(so, reply.tracking_number, reply.carrier, actor, now)
+        return "shipped"
+    if reply.outcome == CANCELED:
+        if status == S.CANCELED:
+            return "no_change"
+        move(so, S.CANCELED, actor, note=message or f"canceled by {so.supplier.name}", now=now,
+             cancel_requested_at=None)
+        return "canceled"
+    raise ValueError(f"unknown reply outcome {reply.outcome!r}")
+
+
+def ship(so: SupplierOrder, tracking_number: str | None, carrier_name: str | None,
+         actor: Actor, now: datetime | None = None) -> Parcel | None:
+    """Mark a supplier order shipped; its tracking number becomes a followed parcel."""
+    now = now or utcnow()
+    tracking = (tracking_number or "").strip().upper().replace(" ", "")[:64] or None
+    move(so, S.SHIPPED, actor, now=now,
+         note=f"shipped by {so.supplier.name}" + (f", tracking {tracking}" if tracking else ""),
+         tracking_number=tracking, carrier_name=(carrier_name or "").strip()[:120] or None,
+         shipped_at=now, cancel_requested_at=None)
+    if tracking is None:
+        return None
+    parcel = _parcel(so, tracking, carrier_name, now)
+    trail(so, actor, f"tracking added: {tracking}"
+          + (f" ({parcel.carrier.name})" if parcel.carrier else " (carrier not recognised)"), now)
+    if parcel.leads:
+        order = db.session.get(Order, so.order_id)
+        if order.shipping_status == Shipping.CREATED:
+            change_shipping(order, Shipping.SHIPPED, actor, tracking_number=tracking,
+                            note=f"shipped by {so.supplier.name}")
+    return parcel
+
+
+def _parcel(so: SupplierOrder, tracking: str, carrier_name: str | None, now: datetime) -> Parcel:
+    """The supplier order's parcel, made once with the carrier its number points to."""
+    parcel = db.session.scalar(select(Parcel).where(Parcel.supplier_order_id == so.id))
+    if parcel is not None:
+        return parcel
+    carrier_id, method, confidence = _carrier(so, tracking, carrier_name)
+    own_lines = exists().where(OrderLine.order_id == so.order_id, OrderLine.supplier_id.is_(None))
+    leading = exists().where(Parcel.order_id == so.order_id, Parcel.leads.is_(True))
+    leads = not db.session.scalar(select(own_lines | leading))
+    parcel = Parcel(order_id=so.order_id, supplier_order_id=so.id, carrier_id=carrier_id,
+                    tracking_number=tracking, registered_at=now, leads=leads,
+                    idempotency_key=f"cbs-parcel-{so.idempotency_key}"[:64],
+                    detected_by=method, detection_confidence=confidence)
+    db.session.add(parcel)
+    db.session.flush()
+    return parcel
+
+
+def _carrier(so: SupplierOrder, tracking: str, carrier_name: str | None):
+    """(carrier id, how, confidence): the carrier the supplier named, else detection."""
+    if carrier_name:
+        named = db.session.scalar(select(Carrier.id).where(
+            func.lower(Carrier.name) == carrier_name.strip().lower(), Carrier.active.is_(True)))
+        if named is not None:
+            return named, "order", 100
+    channel_carrier = db.session.scalar(select(Channel.default_carrier_id)
+                                        .where(Channel.id == so.channel_id))
+    found = load_and_detect(tracking, channel_carrier_id=channel_carrier)
+    if found.carrier_id is None:
+        return None, "pattern", 0
+    return found.carrier_id, found.method, found.confidence
+
+
+def finish_cancel(so: SupplierOrder, *, told: bool, message: str = "",
+                  now: datetime | None = None) -> None:
+    """After asking the supplier to cancel: canceled, or canceled for manual follow-up."""
+    now = now or utcnow()
+    if told:
+        move(so, S.CANCELED, Actor.supplier(so.supplier.name), now=now,
+             note=f"canceled with {so.supplier.name}: {so.cancel_reason}",
+             cancel_requested_at=None)
+    else:
+        move(so, S.CANCELED, Actor.system("cancel"), now=now,
+             note=f"{message} Cancel it with {so.supplier.name} by hand: {so.cancel_reason}",
+             cancel_requested_at=None, manual_follow_up=True)
+
+
+def open_orders(supplier_id: int, older_than: datetime, limit: int = 500) -> list[SupplierOrder]:
+    """Submitted or accepted orders to ask the supplier about, least recently asked first."""
+    return list(db.session.scalars(
+        select(SupplierOrder).where(
+            SupplierOrder.supplier_id == supplier_id, SupplierOrder.status.in_(OPEN),
+            SupplierOrder.answered_at.is_not(None),
+            (SupplierOrder.last_synced_at.is_(None))
+            | (SupplierOrder.last_synced_at <= older_than))
+        .order_by(SupplierOrder.last_synced_at.is_not(None), SupplierOrder.last_synced_at,
+                  SupplierOrder.id).limit(limit)))
