@@ -310,7 +310,12 @@ def resolve(so: SupplierOrder, actor: Actor, fix: Fix, *, expected_version: int 
     if changes:
         trail(so, actor, "; ".join(changes), now)
     if so.status == S.ERROR:
-        move(so, S.PENDING, actor, note="resolved", now=now)
+        values = {}
+        if so.error_source == "supplier":
+            # The supplier refused the request made with the old key and would answer a
+            # repeat of it with the same refusal: the corrected order is a new request.
+            values["idempotency_key"] = f"cbs-{uuid.uuid4().hex}"
+        move(so, S.PENDING, actor, note="resolved", now=now, **values)
     else:
         db.session.flush()
     if process:
