@@ -23,10 +23,14 @@ from models import (
     StockMovement,
     Supplier,
     SupplierSku,
+    TrackingRule,
     User,
     Warehouse,
     utcnow,
 )
+from models.dropship.mappings import fold
+from models.dropship.operations import move as move_supplier_order
+from models.dropship.tables import ShippingMapping, SupplierOrder
 from models.orders.operations import change_confirmation, change_shipping, reopen_order
 from models.status import Confirmation, DeliveryMode, Shipping
 from models.stock.ledger import receive_stock
@@ -276,7 +280,7 @@ class _Clock:
     """Back-dates the rows each operation wrote to when it is meant to have happened."""
 
     def __init__(self) -> None:
-        self.marks: dict[type, int] = {AuditEvent: 0, StockMovement: 0}
+        self.marks: dict[type, int] = {AuditEvent: 0, StockMovement: 0, SupplierOrder: 0}
 
     def stamp(self, when: datetime) -> None:
         """Date every audit event and stock movement written since the last stamp."""
@@ -324,8 +328,11 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
         name="Sandbox Marketplace", code="marketplace", kind="sandbox", created_at=setup,
         base_url=f"{current_app.config['PUBLIC_URL']}/sandbox/marketplace",
         api_key="sandbox-demo-key", webhook_secret="sandbox-demo-key",
-        default_carrier_id=sandbox.id, poll_interval_minutes=1)
+        default_carrier_id=sandbox.id, poll_interval_minutes=1, dropship_process="managed")
     db.session.add(marketplace)
+    db.session.flush()
+    # The sandbox carrier's numbers (the supplier ships with it too) are told by prefix.
+    db.session.add(TrackingRule(carrier_id=sandbox.id, kind="prefix", pattern="SBX"))
 
     plans = _plan(rng, orders, stock_left)
     actors = {name: Actor.of(user) for name, user in users.items()}
@@ -341,6 +348,7 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
 
     db.session.flush()
     _parcels(sandbox)
+    _supplier_history(actors)
     return {
         "users": len(users),
         "warehouses": len(warehouses),
@@ -391,6 +399,55 @@ def _parcels(carrier: Carrier) -> None:
                 received_at=move.created_at, source="api", raw_code=code, raw_text=text,
                 location=order.city, maps_to=move.to_value, outcome="applied",
                 dedupe_key=f"demo-{move.id}"))
+
+
+def _supplier_history(actors: dict[str, Actor]) -> None:
+    """Take the demo's past supplier orders as far as their orders went, through the door.
+
+    An order that left the warehouse had its supplier order processed, accepted and
+    shipped (its parcel is the order's, made above); a canceled one canceled; those
+    confirmed lately still wait for Process, for the operator to try in `make run`.
+    """
+    supplier_actor = Actor.supplier("Atlas Dropship")
+    refused = 0
+    for so in db.session.scalars(select(SupplierOrder).order_by(SupplierOrder.id.desc())).all():
+        if so.status != "pending":
+            continue  # canceled with its order already
+        order = so.order
+        status = order.shipping_status
+        start = so.created_at
+        if status in (None, Shipping.CREATED):
+            if refused < 1:
+                # A refusal of the day, waiting for Resolve; the others wait for Process.
+                refused += 1
+                line = so.lines[0]
+                move_supplier_order(so, "submitted", actors["operator"], note="submitted",
+                                    now=start + timedelta(minutes=5),
+                                    submitted_at=start + timedelta(minutes=5), attempts=1)
+                reason = f"Out of stock: {line.supplier_sku} (0 available, {line.quantity} asked)"
+                move_supplier_order(so, "error", supplier_actor, note=reason,
+                                    now=start + timedelta(minutes=6), error=reason,
+                                    error_source="supplier",
+                                    answered_at=start + timedelta(minutes=6))
+            continue
+        if status == Shipping.CANCELED:
+            move_supplier_order(so, "canceled", actors["operator"], note="order canceled",
+                                now=start + timedelta(minutes=30), cancel_reason="order canceled")
+            continue
+        steps = [("submitted", actors["operator"], 20, "submitted to Atlas Dropship"),
+                 ("accepted", supplier_actor, 35, "accepted by Atlas Dropship"),
+                 ("shipped", supplier_actor, 600, f"shipped by Atlas Dropship, tracking "
+                                                  f"{order.tracking_number or '—'}")]
+        if status == Shipping.FULFILLED:
+            steps = steps[:2]  # not yet collected from the supplier
+        for to, actor, minutes, note in steps:
+            when = start + timedelta(minutes=minutes)
+            extra = {"submitted": {"submitted_at": when, "attempts": 1},
+                     "accepted": {"answered_at": when, "supplier_ref": f"ATL-{so.id:06d}"},
+                     "shipped": {"shipped_at": when, "tracking_number": order.tracking_number,
+                                 "carrier_name": order.carrier.name if order.carrier else None},
+                     }[to]
+            move_supplier_order(so, to, actor, note=note, now=when, **extra)
 
 
 def _refuse_if_filled() -> None:
@@ -444,12 +501,20 @@ def _products(setup: datetime) -> list[Product]:
 
 def _supplier(products: list[Product], setup: datetime) -> Supplier:
     """The dropship supplier and its SKU mappings."""
-    supplier = Supplier(name="Atlas Dropship", kind="sandbox", created_at=setup)
+    # The built-in sandbox supplier, reached over HTTP like a real one.
+    supplier = Supplier(name="Atlas Dropship", kind="sandbox", created_at=setup,
+                        base_url=f"{current_app.config['PUBLIC_URL']}/sandbox/supplier",
+                        api_key="sandbox-demo-key", default_shipping_method="standard",
+                        poll_interval_minutes=1)
     db.session.add(supplier)
     db.session.flush()
+    for rate, method in (("Livraison gratuite", "standard"), ("Livraison express", "express")):
+        db.session.add(ShippingMapping(supplier_id=supplier.id, rate_name=rate,
+                                       rate_key=fold(rate), method=method))
     for product in products:
         if product.sku in DROPSHIP:
             their_sku, cost, method = DROPSHIP[product.sku]
+            product.dropship_supplier_id = supplier.id
             db.session.add(SupplierSku(
                 supplier_id=supplier.id, product_id=product.id, supplier_sku=their_sku,
                 cost_cents=cost * 100, shipping_method=method,
