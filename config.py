@@ -62,3 +62,7 @@ class Config:
     SANDBOX_ENABLED = _bool("SANDBOX_ENABLED", False)
     # Demo speed: seconds between two steps of a sandbox parcel's journey.
     SANDBOX_STEP_SECONDS = float(os.environ.get("SANDBOX_STEP_SECONDS", "20"))
+    # Demo speed: seconds the sandbox supplier takes to ship an order it accepted, and
+    # the sandbox carrier account its parcels go to (default: the shop's own key).
+    SANDBOX_SUPPLIER_SHIP_SECONDS = float(os.environ.get("SANDBOX_SUPPLIER_SHIP_SECONDS", "120"))
+    SANDBOX_SUPPLIER_CARRIER_KEY = os.environ.get("SANDBOX_SUPPLIER_CARRIER_KEY") or None

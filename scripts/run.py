@@ -39,13 +39,15 @@ def child_env() -> dict[str, str]:
     env.setdefault("PYTHONUNBUFFERED", "1")
     # The demo reaches its carrier through the built-in sandbox, at demo speed: a packed
     # parcel takes a step every 20 s, the sandbox pushes webhooks every 10 s and the
-    # tracking sync runs every 30 s; the sandbox marketplace places orders every 45 s.
+    # tracking sync runs every 30 s; the sandbox marketplace places orders every 45 s;
+    # the sandbox supplier ships what it accepted a minute later.
     env.setdefault("SANDBOX_ENABLED", "1")
     env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{env['PORT']}")
     env.setdefault("SANDBOX_STEP_SECONDS", "20")
     env.setdefault("SANDBOX_PUSH_SECONDS", "10")
     env.setdefault("CARRIER_SYNC_SECONDS", "30")
     env.setdefault("SANDBOX_ORDER_SECONDS", "45")
+    env.setdefault("SANDBOX_SUPPLIER_SHIP_SECONDS", "60")
     return env
 
 
