@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from models.actor import Actor
+from models.audit import AuditEvent, audit_row
 from models.base import db
 from models.catalog.sales import Carrier, Channel
 from models.orders.tables import Order
@@ -87,10 +89,15 @@ def due_news(now: datetime, *, channel_id: int | None = None, limit: int = 500) 
 
 def record_sent(order_id: int, tracking_number: str | None, carrier_name: str | None,
                 now: datetime) -> None:
-    """The channel took the news."""
+    """The channel took the news; the order's trail says so (the per-SKU trails show it)."""
     db.session.execute(update(NEWS).where(NEWS.c.order_id == order_id).values(
         state=News.SENT.value, sent_at=now, attempts=NEWS.c.attempts + 1, last_error=None,
         tracking_number=tracking_number, carrier_name=carrier_name))
+    note = (f"tracking {tracking_number}" + (f" ({carrier_name})" if carrier_name else "")
+            if tracking_number else "shipped without a tracking number")
+    db.session.add(AuditEvent(**audit_row(order_id, Actor.system("channel-news"), "news",
+                                          None, News.SENT.value, f"told the channel: {note}",
+                                          now)))
 
 
 def record_failed(order_id: int, message: str, now: datetime) -> None:
