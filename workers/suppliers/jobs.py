@@ -22,6 +22,7 @@ from models.dropship.tables import SupplierFile, SupplierOrder
 from models.status import SupplierStatus
 from workers import clear_nudge, job, nudge
 
+from . import adapter_for
 from .base import (
     FAILED,
     CannotCancel,
@@ -49,8 +50,6 @@ def supplier_config(supplier: Supplier) -> SupplierConfig:
 
 def _adapter(supplier: Supplier):
     """The adapter for this supplier's kind."""
-    from . import adapter_for  # the package's registry imports every adapter module
-
     return adapter_for(supplier_config(supplier))
 
 
@@ -201,7 +200,11 @@ def sync_supplier(supplier_id: int, now: datetime | None = None) -> str:
     counts: dict[str, int] = {}
     for reply in replies:
         so = by_id.get(reply.supplier_order_id)
-        if so is None or reply.outcome == FAILED:
+        if so is None:
+            continue
+        if reply.outcome == FAILED:
+            # The supplier's answer about this order could not be read: shown on its row.
+            so.last_error = (reply.message or "no answer")[:500]
             continue
         outcome = apply_reply(so, reply, now)
         counts[outcome] = counts.get(outcome, 0) + 1
