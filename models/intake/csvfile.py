@@ -426,7 +426,7 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def _write(rows, delimiter: str = ",") -> str:
+def write_csv(rows, delimiter: str = ",") -> str:
     """Rows as CSV text with a byte order mark, so Excel reads UTF-8 (Arabic names) right."""
     out = io.StringIO()
     out.write("\ufeff")
@@ -437,7 +437,7 @@ def _write(rows, delimiter: str = ",") -> str:
 
 def template_csv() -> str:
     """The header and one example order of two lines."""
-    return _write([FIELDS, *EXAMPLE_ROWS])
+    return write_csv([FIELDS, *EXAMPLE_ROWS])
 
 
 def refused_rows_csv(csv_file: CsvFile, reasons: dict[int, list[str]]) -> str:
@@ -452,4 +452,4 @@ def refused_rows_csv(csv_file: CsvFile, reasons: dict[int, list[str]]) -> str:
                 yield [neutralise(c) for c in cells] + [str(line),
                                                         neutralise(" ".join(reasons[line]))]
 
-    return _write(rows(), csv_file.delimiter)
+    return write_csv(rows(), csv_file.delimiter)

@@ -25,11 +25,11 @@ from decimal import Decimal
 from models.intake.csvfile import (
     CsvFile,
     CsvFileError,
-    _write,
     detect_encoding,
     header_field,
     neutralise,
     sniff_delimiter,
+    write_csv,
 )
 
 from .base import (
@@ -140,7 +140,7 @@ class CsvFileSupplier(HttpSupplier):
         name = self.file_name(datetime.now(UTC))
         # UTF-8 with a byte order mark, as every file codboard hands out: Excel then
         # shows accented and Arabic names right.
-        body = _write(purchase_rows(orders))
+        body = write_csv(purchase_rows(orders))
         submission = Submission(
             replies=[SupplierReply(supplier_order_id=o.supplier_order_id, outcome=SUBMITTED)
                      for o in orders],
