@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         auth,
         boards,
         calls,
+        dropship,
         errors,
         home,
         intake,
@@ -45,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     for module in (auth, home, calls, orders, shipping, stock, boards, settings, system, api,
-                   intake):
+                   intake, dropship):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # machine-to-machine: webhooks are signed, the API uses keys
 

@@ -8,7 +8,14 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from extensions import login_manager
-from models.status import CONFIRMATION_INFO, NEWS_INFO, PUSH_INFO, SHIPPING_INFO, Role
+from models.status import (
+    CONFIRMATION_INFO,
+    NEWS_INFO,
+    PUSH_INFO,
+    SHIPPING_INFO,
+    SUPPLIER_INFO,
+    Role,
+)
 
 PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
 # Machine-to-machine endpoints authenticate each request themselves (webhook signatures,
@@ -22,10 +29,12 @@ NAV = [
     ("Orders", "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Import", "intake.upload_csv", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    ("Dropship", "dropship.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Stock", "stock.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
     ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),
     ("Carriers", "settings.carriers", {Role.MANAGER, Role.ADMIN}),
     ("Channels", "settings.channels", {Role.MANAGER, Role.ADMIN}),
+    ("Suppliers", "dropship.suppliers", {Role.MANAGER, Role.ADMIN}),
     ("Routing", "settings.routing", {Role.MANAGER, Role.ADMIN}),
     ("Users", "settings.users", {Role.ADMIN}),
 ]
@@ -57,12 +66,14 @@ def status_badges(env) -> dict[str, dict]:
     """Every badge, rendered once by the one status macro; lists look them up per row."""
     macros = env.get_template("_macros/status.html").make_module(
         {"CONFIRMATION_INFO": CONFIRMATION_INFO, "SHIPPING_INFO": SHIPPING_INFO,
-         "PUSH_INFO": PUSH_INFO})
+         "PUSH_INFO": PUSH_INFO, "SUPPLIER_INFO": SUPPLIER_INFO})
     confirmation = {value: macros.confirmation(value) for value in CONFIRMATION_INFO}
     shipping = {value: macros.shipping(value) for value in SHIPPING_INFO}
     shipping[None] = macros.shipping(None)
     push = {value: macros.push(value) for value in PUSH_INFO}
-    return {"confirmation": confirmation, "shipping": shipping, "push": push}
+    supplier = {value: macros.supplier(value) for value in SUPPLIER_INFO}
+    return {"confirmation": confirmation, "shipping": shipping, "push": push,
+            "supplier": supplier}
 
 
 def _nav_items():
@@ -81,7 +92,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
         CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO, PUSH_INFO=PUSH_INFO,
-        NEWS_INFO=NEWS_INFO,
+        NEWS_INFO=NEWS_INFO, SUPPLIER_INFO=SUPPLIER_INFO,
     )
     app.jinja_env.globals["BADGES"] = status_badges(app.jinja_env)
 

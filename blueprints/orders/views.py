@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import Actor, AuditEvent, CallSettings, Carrier, Order, OrderLine, ParcelEvent
 from models.calls.queue import held_order
+from models.dropship.queries import supplier_orders_of
 from models.errors import TransitionRefused
 from models.intake.news import news_of
 from models.orders.counters import status_counts
@@ -97,7 +98,8 @@ def _page(order: Order, status: int = 200, notice: str | None = None):
         "orders/detail.html", block="order_state", status=status, order=order, events=events,
         shipping_targets=targets, can_reopen=can_reopen, shipping_form=ShippingForm(),
         reopen_form=ReopenForm(), parcel=parcel, timeline=timeline, tracking_form=tracking_form,
-        notice=notice, news=news_of(order.id),
+        notice=notice, news=news_of(order.id), supplier_orders=supplier_orders_of(order.id),
+        dropship_worker=current_user.role in SHIPPERS,
     )
 
 

@@ -1,0 +1,204 @@
+"""The Orders screen: supplier orders that need work, Process (one or many), Resolve, Cancel.
+
+Every change goes through models/dropship/operations; the supplier's job is nudged only
+after the commit, so it always finds what the operator queued.
+"""
+
+import re
+import uuid
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from extensions import db
+from models import Actor
+from models.dropship.operations import FieldErrors, cancel, request_processing, resolve
+from models.dropship.queries import (
+    batch_progress,
+    list_supplier_orders,
+    load_many,
+    load_supplier_order,
+    shipping_methods,
+    supplier_names,
+    tab_counts,
+    waiting,
+)
+from models.dropship.queries import channel_names as channels
+from models.dropship.tables import SupplierOrder
+from models.status import Role
+from workers.suppliers import jobs
+
+from ..shipping.forms import parse_ids
+from ..web import MAX_ID, form_error, is_fragment, render, role_required
+from . import bp
+from .forms import TAB_LABELS, ButtonForm, CancelForm, WorkFilterForm, read_fix
+
+ROLES = (Role.OPERATOR, Role.MANAGER)
+BATCH = re.compile(r"[0-9a-f]{32}")
+QUEUE_DOWN = ("The job queue is unreachable: the supplier hears of it as soon as the queue "
+              "is back (nothing is lost).")
+EMPTY = {
+    "process": "No dropship order waits for Process. Confirmed orders with supplier lines "
+               "appear here.",
+    "errors": "No supplier order is in error. Orders a supplier refuses, or that fail our "
+              "checks before sending, appear here to Resolve.",
+    "progress": "No supplier order is with a supplier right now. Processed orders stay here "
+                "until they ship or are canceled.",
+}
+
+
+def _load(so_id: int) -> SupplierOrder:
+    """One supplier order as stored now, or 404."""
+    if not 0 < so_id <= MAX_ID:
+        abort(404)
+    return load_supplier_order(so_id) or abort(404)
+
+
+def _nudge(supplier_ids) -> bool:
+    """Wake each supplier's job once (after the commit); False if the queue is down."""
+    return all([jobs.request_processing(s) for s in sorted(set(supplier_ids))])
+
+
+def _row(so: SupplierOrder, notice: str | None = None, *, editing: bool = False,
+         status: int = 200, **context):
+    """The supplier order's row (or its Resolve form), alone for htmx, else on a page."""
+    if editing:
+        context.setdefault("methods", shipping_methods(so.supplier))
+    return render("dropship/one.html", block="row", status=status, so=so, editing=editing,
+                  currency=so.order.currency, notice=notice, buttons=ButtonForm(), **context)
+
+
+def _after(so: SupplierOrder, notice: str):
+    """After an action: the refreshed row for htmx, a 303 back to the list otherwise."""
+    if is_fragment():
+        return _row(so, notice)
+    flash(notice, "info")
+    return redirect(url_for("dropship.index"), code=303)
+
+
+@bp.get("")
+@role_required(*ROLES)
+def index():
+    """Supplier orders by tab (to process, errors, in progress), newest first, 50 a page."""
+    form = WorkFilterForm(request.args).fill(supplier_names(), channels())
+    context = {"form": form, "tabs": TAB_LABELS, "empty": EMPTY, "buttons": ButtonForm()}
+    if not form.validate():
+        return render("dropship/orders.html", block="results", status=422, page=None,
+                      counts=None, **context)
+    f = form.filters()
+    return render("dropship/orders.html", block="results",
+                  page=list_supplier_orders(f, with_lines=True),
+                  counts=tab_counts(f.supplier_id, f.channel_id, f.order_id), **context)
+
+
+@bp.get("/<int:so_id>/row")
+@role_required(*ROLES)
+def row(so_id: int):
+    """One supplier order's row as it is now (a queued row polls this until it settles)."""
+    return _row(_load(so_id))
+
+
+def _process_notice(so: SupplierOrder, result: str, nudged: bool) -> str:
+    """What Process did, in words."""
+    if result != "queued":
+        return f"Nothing done: {so.reference} is {result}."
+    notice = f"{so.reference} is queued for {so.supplier.name}."
+    return notice if nudged else f"{notice} {QUEUE_DOWN}"
+
+
+@bp.post("/<int:so_id>/process")
+@role_required(*ROLES)
+def process(so_id: int):
+    """Queue one pending supplier order for its supplier (a second click queues nothing)."""
+    so = _load(so_id)
+    result = request_processing([so], Actor.of(current_user))[so.id]
+    db.session.commit()
+    nudged = _nudge([so.supplier_id]) if result == "queued" else True
+    return _after(so, _process_notice(so, result, nudged))
+
+
+@bp.post("/process")
+@role_required(*ROLES)
+def process_selected():
+    """Queue the ticked supplier orders as one batch; its progress polls itself."""
+    ids = parse_ids(request.form.getlist("ids"))
+    orders = load_many(ids)
+    batch = uuid.uuid4().hex
+    results = request_processing(orders, Actor.of(current_user), batch=batch)
+    db.session.commit()
+    nudged = _nudge(so.supplier_id for so in orders if results[so.id] == "queued")
+    found = {so.id for so in orders}
+    refused = [(f"#{i}", "no such supplier order") for i in ids if i not in found]
+    refused += [(so.reference, results[so.id]) for so in orders if results[so.id] != "queued"]
+    queued = any(result == "queued" for result in results.values())
+    if not is_fragment():
+        for reference, reason in refused:
+            flash(f"{reference} was not queued: {reason}.", "error")
+        if queued:
+            return redirect(url_for("dropship.batch", batch=batch), code=303)
+        return redirect(url_for("dropship.index"), code=303)
+    return render("dropship/_batch_start.html", refused=refused, batch_id=batch,
+                  progress=batch_progress(batch) if queued else None, waiting=waiting,
+                  notice=None if nudged else QUEUE_DOWN)
+
+
+@bp.get("/batches/<batch>")
+@role_required(*ROLES)
+def batch(batch: str):
+    """Where a bulk Process stands: done / total and each order's result."""
+    if not BATCH.fullmatch(batch):
+        abort(404)
+    progress = batch_progress(batch)
+    if not progress.rows:
+        abort(404)
+    return render("dropship/batch.html", block="batch", batch_id=batch, progress=progress,
+                  waiting=waiting)
+
+
+@bp.get("/<int:so_id>/resolve")
+@role_required(*ROLES)
+def resolve_form(so_id: int):
+    """The Resolve (or Edit) form in place of the row."""
+    return _row(_load(so_id), editing=True)
+
+
+@bp.post("/<int:so_id>/resolve", endpoint="resolve")
+@role_required(*ROLES)
+def resolve_save(so_id: int):
+    """Save a Resolve (maybe processing it too); 422 with each field's message, nothing saved."""
+    so = _load(so_id)
+    try:
+        fix, process_too, version = read_fix(request.form, so)
+        changes = resolve(so, Actor.of(current_user), fix, expected_version=version,
+                          process=process_too)
+    except FieldErrors as refused:
+        db.session.rollback()
+        return _row(_load(so_id), editing=True, status=422, values=request.form,
+                    errors=refused.errors)
+    db.session.commit()
+    nudged = _nudge([so.supplier_id]) if process_too else True
+    notice = "Saved" + (f": {'; '.join(changes)}." if changes else " (nothing changed).")
+    if process_too:
+        notice += " Queued for processing." if nudged else f" {QUEUE_DOWN}"
+    return _after(so, notice)
+
+
+@bp.post("/<int:so_id>/cancel", endpoint="cancel")
+@role_required(*ROLES)
+def cancel_order(so_id: int):
+    """Cancel a supplier order with a reason (a sent one: the supplier's job tells them)."""
+    so = _load(so_id)
+    form = CancelForm()
+    if not form.validate():
+        raise form_error(form)
+    tell = cancel(so, Actor.of(current_user), form.reason.data,
+                  expected_version=form.version.data)
+    db.session.commit()
+    if tell:
+        nudged = _nudge([so.supplier_id])
+        notice = (f"{so.supplier.name} is being asked to cancel {so.reference}."
+                  + ("" if nudged else f" {QUEUE_DOWN}"))
+    else:
+        notice = f"{so.reference} is canceled."
+    return _after(so, notice)
+
