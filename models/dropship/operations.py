@@ -235,27 +235,38 @@ def take_for_submission(supplier_id: int, *, limit: int = 200,
     """Move this supplier's queued orders to submitted (or to error when a check fails).
 
     Each row moves pending → submitted through the door, version-guarded: a second job
-    (or a second click) that read the same row finds it moved and leaves it. Returns the
-    submitted orders to send and the number that went to error. The caller commits
-    before calling the supplier.
+    (or a second click) that read the same rows takes none of them (on PostgreSQL it
+    skips the rows another taker holds). Returns the submitted orders to send and the
+    number that went to error. The caller commits before calling the supplier.
     """
     now = now or utcnow()
     due = db.session.scalars(
         select(SupplierOrder).where(SupplierOrder.supplier_id == supplier_id,
                                     SupplierOrder.status == S.PENDING,
                                     SupplierOrder.process_requested_at.is_not(None))
-        .order_by(SupplierOrder.process_requested_at, SupplierOrder.id).limit(limit)).all()
+        .order_by(SupplierOrder.process_requested_at, SupplierOrder.id).limit(limit)
+        .with_for_update(skip_locked=True)).all()
     send, failed = [], 0
     for so in due:
         found = check(so)
-        if found:
-            move(so, S.ERROR, Actor.system("check"), note="; ".join(found), now=now,
-                 error="; ".join(found)[:500], error_source="check",
-                 process_requested_at=None)
-            failed += 1
-            continue
-        move(so, S.SUBMITTED, _requester(so), note=f"submitted to {so.supplier.name}",
-             now=now, submitted_at=now, attempts=so.attempts + 1, process_requested_at=None)
+        try:
+            if found:
+                move(so, S.ERROR, Actor.system("check"), note="; ".join(found), now=now,
+                     error="; ".join(found)[:500], error_source="check",
+                     process_requested_at=None)
+                failed += 1
+                continue
+            # A new request: nothing the supplier said about an earlier one (refused,
+            # then resolved) may pass for its answer, and an unanswered one is resent.
+            move(so, S.SUBMITTED, _requester(so), note=f"submitted to {so.supplier.name}",
+                 now=now, submitted_at=now, attempts=so.attempts + 1,
+                 process_requested_at=None, answered_at=None, supplier_ref=None,
+                 last_error="")
+        except Conflict:
+            # Another taker moved a row after this one read it. The door rolled this
+            # transaction back, so nothing here was taken: the other job sends its rows
+            # and the rest wait for the next run.
+            return [], 0
         send.append(so)
     return send, failed
 

@@ -5,7 +5,7 @@ own parcels) that the tracking sync follows. When the supplier ships every line 
 order, that parcel leads: the order itself moves to Shipped.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
 
@@ -27,6 +27,8 @@ S = SupplierStatus
 ACCEPTED, REJECTED, SUBMITTED, SHIPPED, CANCELED, FAILED = (
     "accepted", "rejected", "submitted", "shipped", "canceled", "failed")
 OPEN = (S.SUBMITTED.value, S.ACCEPTED.value)
+# A supplier that said shipped before the carrier's number existed is asked this long.
+TRACKING_WAIT = timedelta(days=7)
 
 
 def apply_reply(so: SupplierOrder, reply, now: datetime | None = None) -> str:
@@ -80,7 +82,12 @@ def _apply(so: SupplierOrder, reply, actor: Actor, message: str, now: datetime) 
         return "rejected"
     if reply.outcome == SHIPPED:
         if status == S.SHIPPED:
-            return "no_change"
+            # The tracking number they did not have when they said shipped comes later (a
+            # sync, a status file); another number for an order that has one is not taken.
+            if so.tracking_number or not add_tracking(so, reply.tracking_number,
+                                                      reply.carrier, actor, now):
+                return "no_change"
+            return "shipped"
         ship(so, reply.tracking_number, reply.carrier, actor, now)
         return "shipped"
     if reply.outcome == CANCELED:
@@ -96,13 +103,36 @@ def ship(so: SupplierOrder, tracking_number: str | None, carrier_name: str | Non
          actor: Actor, now: datetime | None = None) -> Parcel | None:
     """Mark a supplier order shipped; its tracking number becomes a followed parcel."""
     now = now or utcnow()
-    tracking = (tracking_number or "").strip().upper().replace(" ", "")[:64] or None
+    tracking = _tracking(tracking_number)
     move(so, S.SHIPPED, actor, now=now,
          note=f"shipped by {so.supplier.name}" + (f", tracking {tracking}" if tracking else ""),
          tracking_number=tracking, carrier_name=(carrier_name or "").strip()[:120] or None,
          shipped_at=now, cancel_requested_at=None)
     if tracking is None:
         return None
+    return _follow(so, tracking, carrier_name, actor, now)
+
+
+def add_tracking(so: SupplierOrder, tracking_number: str | None, carrier_name: str | None,
+                 actor: Actor, now: datetime | None = None) -> Parcel | None:
+    """The tracking number of a supplier order that shipped without one; None when none."""
+    tracking = _tracking(tracking_number)
+    if tracking is None or so.tracking_number:
+        return None
+    so.tracking_number = tracking
+    so.carrier_name = (carrier_name or "").strip()[:120] or None
+    db.session.flush()
+    return _follow(so, tracking, carrier_name, actor, now or utcnow())
+
+
+def _tracking(tracking_number: str | None) -> str | None:
+    """A tracking number as stored: upper case, no spaces (None when empty)."""
+    return (tracking_number or "").strip().upper().replace(" ", "")[:64] or None
+
+
+def _follow(so: SupplierOrder, tracking: str, carrier_name: str | None, actor: Actor,
+            now: datetime) -> Parcel:
+    """The shipped supplier order's parcel; when it leads, the order moves to Shipped."""
     parcel = _parcel(so, tracking, carrier_name, now)
     trail(so, actor, f"tracking added: {tracking}"
           + (f" ({parcel.carrier.name})" if parcel.carrier else " (carrier not recognised)"), now)
@@ -161,13 +191,28 @@ def finish_cancel(so: SupplierOrder, *, told: bool, message: str = "",
              cancel_requested_at=None, manual_follow_up=True)
 
 
+def _asked_about(shipped_since: datetime):
+    """Orders the supplier has news of to give: answered and open, or shipped lately
+    without a tracking number."""
+    return SupplierOrder.answered_at.is_not(None) & (
+        SupplierOrder.status.in_(OPEN)
+        | ((SupplierOrder.status == S.SHIPPED) & SupplierOrder.tracking_number.is_(None)
+           & (SupplierOrder.shipped_at >= shipped_since)))
+
+
 def open_orders(supplier_id: int, older_than: datetime, limit: int = 500) -> list[SupplierOrder]:
-    """Submitted or accepted orders to ask the supplier about, least recently asked first."""
+    """Orders to ask the supplier about (submitted, accepted, shipped awaiting a tracking
+    number), least recently asked first."""
     return list(db.session.scalars(
         select(SupplierOrder).where(
-            SupplierOrder.supplier_id == supplier_id, SupplierOrder.status.in_(OPEN),
-            SupplierOrder.answered_at.is_not(None),
+            SupplierOrder.supplier_id == supplier_id, _asked_about(older_than - TRACKING_WAIT),
             (SupplierOrder.last_synced_at.is_(None))
             | (SupplierOrder.last_synced_at <= older_than))
         .order_by(SupplierOrder.last_synced_at.is_not(None), SupplierOrder.last_synced_at,
                   SupplierOrder.id).limit(limit)))
+
+
+def suppliers_to_ask(now: datetime) -> list[int]:
+    """Suppliers with orders to ask about: the only ones the sync has a reason to call."""
+    return list(db.session.scalars(select(SupplierOrder.supplier_id).where(
+        _asked_about(now - TRACKING_WAIT)).distinct()))

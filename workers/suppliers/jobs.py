@@ -17,14 +17,16 @@ from sqlalchemy import or_, select
 from models.base import db, utcnow
 from models.catalog.products import Supplier
 from models.dropship.operations import take_for_submission, unanswered
-from models.dropship.replies import apply_reply, finish_cancel, open_orders
+from models.dropship.replies import apply_reply, finish_cancel, open_orders, suppliers_to_ask
 from models.dropship.tables import SupplierFile, SupplierOrder
 from models.status import SupplierStatus
 from workers import clear_nudge, job, nudge
 
 from . import adapter_for
 from .base import (
+    CANCELED,
     FAILED,
+    SHIPPED,
     CannotCancel,
     PurchaseLine,
     PurchaseOrder,
@@ -95,6 +97,8 @@ def process_supplier(supplier_id: int) -> str:
         counts["error"] += failed
         db.session.commit()  # submitted before the supplier hears of it: see the module doc
         if not send:
+            if failed:
+                continue  # a batch that all failed its checks: the next one may not
             break
         _send(supplier, adapter, send, counts)
         counts["submitted"] += len(send)
@@ -116,13 +120,20 @@ def _send(supplier: Supplier, adapter, orders: list[SupplierOrder], counts: dict
         message = error.message
     else:
         message = "no answer for this order"
+    # Read the orders again: an operator may have changed one (asked to cancel it) while
+    # the supplier was answering, and a reply applied to the old copy would be refused.
+    db.session.commit()
     if submission is not None and submission.file_body is not None:
         _store_file(supplier, orders, submission)
+        db.session.commit()  # the file went out: kept whatever happens to the replies
     now = utcnow()
     for so in orders:
         reply = replies.get(so.id) or SupplierReply(so.id, FAILED, message)
         outcome = apply_reply(so, reply, now)
         counts[outcome] = counts.get(outcome, 0) + 1
+        # One reply at a time: the door rolls back the transaction of a reply it refuses
+        # for a conflict, which must not take the other orders' answers with it.
+        db.session.commit()
     supplier.last_error = message if not replies else None
     db.session.commit()
 
@@ -161,10 +172,16 @@ def _cancellations(supplier: Supplier, adapter) -> int:
                 so.last_error = (reply.message or "no answer")[:500]
                 db.session.commit()
                 continue
-            if reply.outcome == "shipped":
+            if reply.outcome == SHIPPED:
                 apply_reply(so, reply)  # too late: it left; the trail says so
-            else:
+            elif reply.outcome == CANCELED:
                 finish_cancel(so, told=True)
+            else:
+                # Their answer shows the order still going ahead (or refused): only a
+                # person can make sure it is stopped.
+                said = f": {reply.message}" if reply.message else ""
+                finish_cancel(so, told=False, message=f"{supplier.name} answered the "
+                              f"cancellation with “{reply.outcome}”{said}.")
         db.session.commit()
         done += 1
     return done
@@ -196,6 +213,7 @@ def sync_supplier(supplier_id: int, now: datetime | None = None) -> str:
         supplier.last_error = error.message[:500]
         db.session.commit()
         return f"failed: {error.message}"
+    db.session.commit()  # read the orders again: operators may have changed some meanwhile
     by_id = {so.id: so for so in orders}
     counts: dict[str, int] = {}
     for reply in replies:
@@ -221,21 +239,28 @@ def sync_due_suppliers(now: datetime | None = None) -> int:
     now = now or utcnow()
     nudged = 0
     busy = set(suppliers_with_work(now))
+    # A supplier with nothing to ask about is not polled: no job, no call.
+    polled = set(suppliers_to_ask(now))
     for supplier in db.session.scalars(select(Supplier).where(Supplier.active.is_(True))):
         if supplier.id in busy:
             nudged += request_processing(supplier.id)
         interval = timedelta(minutes=max(1, supplier.poll_interval_minutes))
-        if supplier.last_sync_at is None or supplier.last_sync_at + interval - CHECK_SLACK <= now:
+        if supplier.id in polled and (
+                supplier.last_sync_at is None
+                or supplier.last_sync_at + interval - CHECK_SLACK <= now):
             nudged += request_sync(supplier.id)
     return nudged
 
 
 def suppliers_with_work(now: datetime) -> list[int]:
-    """Suppliers whose process job the database says has something to do."""
-    return list(db.session.scalars(select(SupplierOrder.supplier_id).where(
-        or_((SupplierOrder.status == S.PENDING)
-            & SupplierOrder.process_requested_at.is_not(None),
-            (SupplierOrder.status == S.SUBMITTED) & SupplierOrder.answered_at.is_(None)
-            & (SupplierOrder.submitted_at <= now - RESEND_AFTER),
-            SupplierOrder.status.in_((S.SUBMITTED.value, S.ACCEPTED.value))
-            & SupplierOrder.cancel_requested_at.is_not(None))).distinct()))
+    """Switched-on suppliers whose process job the database says has something to do."""
+    due = or_(
+        (SupplierOrder.status == S.PENDING) & SupplierOrder.process_requested_at.is_not(None),
+        (SupplierOrder.status == S.SUBMITTED) & SupplierOrder.answered_at.is_(None)
+        & (SupplierOrder.submitted_at <= now - RESEND_AFTER),
+        SupplierOrder.status.in_((S.SUBMITTED.value, S.ACCEPTED.value))
+        & SupplierOrder.cancel_requested_at.is_not(None))
+    # A switched-off supplier's job would do nothing: reconcile must not nudge it each minute.
+    return list(db.session.scalars(
+        select(SupplierOrder.supplier_id).join(Supplier, Supplier.id == SupplierOrder.supplier_id)
+        .where(Supplier.active.is_(True), due).distinct()))
