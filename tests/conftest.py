@@ -15,7 +15,7 @@ from extensions import db
 from workers.redis_server import PrivateRedis, redis_answers
 
 pytest_plugins = ["tests.factories", "tests.browser_support", "tests.shipping_support",
-                  "tests.channel_support"]
+                  "tests.channel_support", "tests.dropship_support"]
 
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 ON_POSTGRES = os.environ.get("CODBOARD_TEST_DATABASE") == "postgres"
