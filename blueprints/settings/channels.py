@@ -4,6 +4,7 @@ form with its forwarding settings and webhook URL, and the channel's API keys.""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import RadioField
 
 from extensions import db
 from models import Actor, Carrier, Channel, User, utcnow
@@ -11,6 +12,7 @@ from models.errors import InvalidInput
 from models.intake.api_keys import issue_key, revoke_key
 from models.intake.channels import (
     CONFIRM_BY,
+    DROPSHIP_PROCESS,
     FORWARD_WHEN,
     FORWARDING,
     KEEP,
@@ -30,7 +32,15 @@ from ..web import form_error, get_or_404, is_fragment, render, role_required
 from . import bp
 from .forms import ApiKeyForm, ButtonForm, ChannelForm
 
-OPTIONS = {"forwarding": FORWARDING, "forward_when": FORWARD_WHEN, "confirm_by": CONFIRM_BY}
+OPTIONS = {"forwarding": FORWARDING, "forward_when": FORWARD_WHEN, "confirm_by": CONFIRM_BY,
+           "dropship_process": DROPSHIP_PROCESS}
+
+
+class DropshipChannelForm(ChannelForm):
+    """The channel form with how its dropship orders go to their suppliers."""
+
+    dropship_process = RadioField("Dropship processing", default="off",
+                                  choices={k: o.label for k, o in DROPSHIP_PROCESS.items()})
 
 
 def webhook_url(channel: Channel) -> str:
@@ -105,6 +115,7 @@ def _stored(channel: Channel) -> dict:
         "poll_interval_minutes": channel.poll_interval_minutes,
         "forwarding": channel.forwarding, "forward_when": channel.forward_when,
         "confirm_by": channel.confirm_by, "default_carrier_id": channel.default_carrier_id,
+        "dropship_process": channel.dropship_process,
     }
 
 
@@ -123,6 +134,7 @@ def _fields(form: ChannelForm) -> ChannelFields:
         base_url=form.base_url.data or "", api_version=form.api_version.data or "",
         forwarding=form.forwarding.data, forward_when=form.forward_when.data,
         confirm_by=form.confirm_by.data, default_carrier_id=form.default_carrier_id.data,
+        dropship_process=form.dropship_process.data,
         poll_interval_minutes=form.poll_interval_minutes.data,
         api_key=_secret(form.api_key.data, form.clear_api_key.data),
         api_secret=_secret(form.api_secret.data, form.clear_api_secret.data),
@@ -150,9 +162,9 @@ def _edit(channel: Channel | None):
     return _page(channel, form)
 
 
-def _form(**kwargs) -> ChannelForm:
+def _form(**kwargs) -> DropshipChannelForm:
     """The channel form, its default carrier select offering every carrier by name."""
-    form = ChannelForm(**kwargs)
+    form = DropshipChannelForm(**kwargs)
     carriers = db.session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name))
     form.default_carrier_id.choices = {"": "None (decided per order)", **dict(carriers.all())}
     return form

@@ -24,10 +24,10 @@ from models.orders.tables import Order, OrderLine
 from models.small_tables import cached, watch
 from models.status import (
     CONFIRMATION_INFO,
-    NEWS_INFO,
     SHIPPING_INFO,
     SUPPLIER_INFO,
     Confirmation,
+    News,
     SupplierStatus,
 )
 
@@ -268,10 +268,10 @@ def _what(event: AuditEvent, channel: str) -> str:
 
 def _news(news: ChannelNews, channel: str) -> list[TrailEntry]:
     """What the channel was told about the order shipping (the push job's record)."""
-    actor = f"channel:{channel}"
-    label = _label(NEWS_INFO, news.state)
+    waiting = " (waiting for a tracking code)" if news.state == News.WAITING else ""
     entries = [TrailEntry(news.shipped_at, "system", "news",
-                          f"News owed to {channel}: {label}")]
+                          f"Shipped: {channel} is owed the news{waiting}")]
+    actor = f"channel:{channel}"
     if news.sent_at is not None:
         told = "without a tracking code"
         if news.tracking_number:
@@ -282,7 +282,8 @@ def _news(news: ChannelNews, channel: str) -> list[TrailEntry]:
     elif news.last_error:
         entries.append(TrailEntry(news.shipped_at, actor, "news",
                                   f"Push to {channel} failed after {news.attempts} "
-                                  f"attempt{'s' if news.attempts != 1 else ''}; retried",
+                                  f"attempt{'s' if news.attempts != 1 else ''}; it is tried "
+                                  "again by itself",
                                   news.last_error))
     return entries
 
@@ -304,7 +305,8 @@ def line_trail(line: OrderLine) -> list[TrailEntry]:
         .order_by(AuditEvent.created_at, AuditEvent.id))
     channel_id = db.session.scalar(select(Order.channel_id).where(Order.id == line.order_id))
     channel = channel_names().get(channel_id, "the channel")
-    entries = [TrailEntry(e.created_at, e.actor_name, e.kind, _what(e, channel), e.note or "")
+    entries = [TrailEntry(e.created_at, e.actor_name, e.kind, _what(e, channel),
+                          "" if e.note == f"from {channel}" else e.note or "")
                for e in events]
     news = db.session.get(ChannelNews, line.order_id)
     if news is not None:

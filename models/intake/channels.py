@@ -17,6 +17,7 @@ from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db
 from models.catalog.sales import Carrier, Channel
+from models.dropship.operations import PROCESS_MODES
 from models.shipping.carriers import CODE, CODE_MAX, KEEP, SECRET_MAX, Keep, invalid
 
 NAME_MAX = 120  # Channel.name
@@ -58,6 +59,17 @@ CONFIRM_BY = {
 }
 
 
+
+def _mode(text: str) -> Option:
+    """A dropship processing mode as a form choice: "Off" and what it does."""
+    label, _, help_text = text.partition(": ")
+    return Option(label, label, help_text[:1].upper() + help_text[1:] + ".")
+
+
+# Dropship orders of the channel: Off (an operator presses Process), Managed, Always.
+DROPSHIP_PROCESS = {key: _mode(text) for key, text in PROCESS_MODES.items()}
+
+
 def forwarding_summary(channel: Channel) -> str:
     """The forwarding settings in one line: "Always · when committed · call center"."""
     parts = [FORWARDING[channel.forwarding].short if channel.forwarding in FORWARDING
@@ -89,6 +101,7 @@ class ChannelFields:
     forwarding: str = "always"
     forward_when: str = "committed"
     confirm_by: str = "agent"
+    dropship_process: str = "off"
     poll_interval_minutes: int | None = None
     default_carrier_id: int | None = None
     api_key: str | None | Keep = KEEP
@@ -134,7 +147,9 @@ def _check(channel: Channel | None, data: ChannelFields) -> None:
         raise invalid("kind", "Choose where this channel's orders come from.")
     for name, value, options in (("forwarding", data.forwarding, FORWARDING),
                                  ("forward_when", data.forward_when, FORWARD_WHEN),
-                                 ("confirm_by", data.confirm_by, CONFIRM_BY)):
+                                 ("confirm_by", data.confirm_by, CONFIRM_BY),
+                                 ("dropship_process", data.dropship_process,
+                                  DROPSHIP_PROCESS)):
         if value not in options:
             raise invalid(name, f"Choose one of: {', '.join(o.label for o in options.values())}.")
     interval = data.poll_interval_minutes
@@ -195,6 +210,7 @@ def save_channel(channel: Channel | None, data: ChannelFields, actor: Actor) -> 
     plain = {"name": data.name, "code": data.code, "kind": data.kind,
              "active": bool(data.active), "forwarding": data.forwarding,
              "forward_when": data.forward_when, "confirm_by": data.confirm_by,
+             "dropship_process": data.dropship_process,
              "base_url": data.base_url if data.polled else None,
              "default_carrier_id": data.default_carrier_id,
              "settings": _settings(channel, data, secrets["webhook_secret"])}
@@ -262,7 +278,8 @@ def channel_health(channel: Channel, now: datetime, polled: bool) -> Health:
 
 
 __all__ = [
-    "CONFIRM_BY", "FORWARDING", "FORWARD_WHEN", "KEEP", "NOT_POLLED", "POLL_MINUTES",
+    "CONFIRM_BY", "DROPSHIP_PROCESS", "FORWARDING", "FORWARD_WHEN", "KEEP", "NOT_POLLED",
+    "POLL_MINUTES",
     "SHOPIFY_API_VERSION",
     "ChannelFields", "Health", "Option", "channel_health", "forwarding_summary",
     "save_channel",
