@@ -120,6 +120,7 @@ class SupplierPeer(Peer):
     submissions; a delayed one is made before the late answer, as a slow supplier does."""
 
     def __init__(self):
+        """Nothing made yet; no overrides."""
         super().__init__()
         self.made: dict[str, Made] = {}
         self.answers: list[Reply] = []

@@ -71,6 +71,7 @@ def _actor(party, user=None):
 
 
 def _trail_count(so) -> int:
+    """How many supplier trail rows the supplier order's order has."""
     return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.kind == "supplier", AuditEvent.order_id == so.order_id))
 

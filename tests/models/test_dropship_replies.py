@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import AuditEvent, Order, Parcel, utcnow
+from models import Actor, AuditEvent, Order, Parcel, utcnow
 from models.dropship.operations import cancel
 from models.dropship.replies import apply_reply, finish_cancel, open_orders
 from models.orders.operations import change_shipping
@@ -24,11 +24,13 @@ MAP = {"TRANSIT": "shipped", "DELIVERED": "delivered"}
 
 @pytest.fixture
 def atlas(make_supplier):
+    """The supplier."""
     return make_supplier(name="Atlas Wholesale", default_shipping_method="Standard")
 
 
 @pytest.fixture
 def amana(make_carrier):
+    """A carrier a supplier may name."""
     return make_carrier(name="Amana", code="amana")
 
 
@@ -48,16 +50,19 @@ def one_supplier(atlas, make_dropship_product, submitted_orders):
 
 
 def reply(so, outcome, **fields) -> SupplierReply:
+    """The supplier's reply about this supplier order."""
     return SupplierReply(supplier_order_id=so.id, outcome=outcome, **fields)
 
 
 def _apply(so, outcome, **fields) -> str:
+    """Apply a reply as a job does, committed; what apply_reply said."""
     done = apply_reply(so, reply(so, outcome, **fields))
     db.session.commit()
     return done
 
 
 def _shipping_moves(order) -> list[tuple]:
+    """The order's shipping audit events: (from, to, actor, note)."""
     return db.session.execute(select(
         AuditEvent.from_value, AuditEvent.to_value, AuditEvent.actor_name, AuditEvent.note)
         .where(AuditEvent.order_id == order.id, AuditEvent.kind == "shipping")
@@ -65,6 +70,7 @@ def _shipping_moves(order) -> list[tuple]:
 
 
 def _trail_size(so) -> int:
+    """How many trail rows the supplier order has."""
     return len(supplier_trail(so))
 
 
@@ -162,8 +168,6 @@ def test_repeated_shipped_replies_make_one_parcel_and_one_move(one_supplier, ama
 
 
 def test_a_reply_about_a_canceled_order_is_recorded_not_applied(one_supplier, make_user):
-    from models import Actor
-
     order, so = one_supplier()
     cancel(so, Actor.of(make_user("operator")), "customer changed their mind")
     finish_cancel(so, told=True)
@@ -183,8 +187,6 @@ def test_the_supplier_canceling_cancels_once(one_supplier):
 
 
 def test_finish_cancel_told_or_left_for_a_person(one_supplier, make_user):
-    from models import Actor
-
     operator = Actor.of(make_user("operator"))
     _order, told = one_supplier()
     cancel(told, operator, "wrong size")
@@ -200,12 +202,14 @@ def test_finish_cancel_told_or_left_for_a_person(one_supplier, make_user):
 
 
 def _events(parcel, *codes) -> list[TrackingEvent]:
+    """Carrier scans of this parcel, a minute apart."""
     return [TrackingEvent(tracking_number=parcel.tracking_number, code=code, text=code.title(),
                           occurred_at=T0 + timedelta(minutes=n), location="Casablanca")
             for n, code in enumerate(codes)]
 
 
 def _track(parcel, *codes):
+    """Apply these scans as the tracking sync does, committed."""
     result = apply_carrier_events(parcel.carrier_id, parcel.carrier.code,
                                   _events(parcel, *codes), source="api",
                                   map_status=lambda code, text: MAP.get(code))
@@ -216,8 +220,6 @@ def _track(parcel, *codes):
 
 def test_tracking_of_a_supplier_parcel_beside_our_own_never_moves_the_order(
         one_supplier, make_product, make_user, amana):
-    from models import Actor
-
     order, so = one_supplier(own=make_product(stock=5))
     _apply(so, "shipped", tracking_number="AM1", carrier="Amana")
     change_shipping(db.session.get(Order, order.id), "fulfilled",

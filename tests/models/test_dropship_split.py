@@ -21,19 +21,23 @@ from tests.dropship_support import supplier_orders, supplier_trail
 
 @pytest.fixture
 def atlas(make_supplier):
+    """A supplier whose default method is Standard."""
     return make_supplier(name="Atlas Wholesale", default_shipping_method="Standard")
 
 
 @pytest.fixture
 def nova(make_supplier):
+    """A second supplier, default method Eco."""
     return make_supplier(name="Nova Dropship", default_shipping_method="Eco")
 
 
 def _on_hand(product) -> int:
+    """The product's stock on hand."""
     return db.session.scalar(select(StockLevel.on_hand).filter_by(product_id=product.id))
 
 
 def _all_supplier_orders() -> int:
+    """How many supplier orders exist."""
     return db.session.scalar(select(func.count()).select_from(SupplierOrder))
 
 
@@ -221,3 +225,17 @@ def test_only_an_order_with_own_stock_lines_is_due_for_parcel_registration(
     due = [order_id for _carrier, order_id in orders_due_registration()]
     assert due == [mixed.id]
     assert Effect.REGISTER_PARCEL in outcome.due
+
+
+def test_a_prepaid_order_confirmed_by_the_system_is_split_too(atlas, make_dropship_product,
+                                                              make_channel, routed_order):
+    from models.intake.create import confirm_by_system
+
+    channel = make_channel(confirm_by="system", code="prepaid-shop")
+    order = routed_order([(make_dropship_product(atlas, supplier_sku="ATL-W1"), 1)],
+                         channel=channel)
+    assert confirm_by_system(order, Actor.system("channel:prepaid-shop")) is True
+    db.session.commit()
+    (so,) = supplier_orders(order.id)
+    assert [line.supplier_sku for line in so.lines] == ["ATL-W1"]
+    assert supplier_trail(so)[0].actor_name == "channel:prepaid-shop"

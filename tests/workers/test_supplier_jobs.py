@@ -24,6 +24,7 @@ UPS_NUMBER = "1Z5R89390357567127"
 
 @pytest.fixture
 def operator(make_user):
+    """An operator, as an actor."""
     return Actor.of(make_user("operator"))
 
 
@@ -108,6 +109,7 @@ def _pause_after_taking(racers: set, barrier: threading.Barrier):
     """Hold each racing thread right after it read the queued rows, until both have."""
 
     def hook(conn, cursor, statement, *args):
+        """Wait at the barrier after a racer's read of the queued rows."""
         if (threading.get_ident() in racers and "FROM supplier_orders" in statement
                 and "process_requested_at IS NOT NULL" in statement):
             barrier.wait()
@@ -125,6 +127,7 @@ def test_two_operators_taking_the_same_rows_submit_each_once(app, http_supplier,
     taken, errors = [], []
 
     def operator_takes():
+        """One operator's take, in a session of its own."""
         racers.add(threading.get_ident())
         with app.app_context():
             try:
@@ -372,6 +375,7 @@ def test_an_operator_canceling_while_the_batch_is_sent_loses_no_answer(
     second_id = second.id
 
     def operator_cancels_the_second():
+        """An operator cancels the second order meanwhile, in a session of their own."""
         with app.app_context():
             cancel(db.session.get(SupplierOrder, second_id), operator, "customer called")
             db.session.commit()
