@@ -139,7 +139,8 @@ def process_selected():
         return redirect(url_for("dropship.index"), code=303)
     return render("dropship/_batch_start.html", refused=refused, batch_id=batch,
                   progress=batch_progress(batch) if queued else None, waiting=waiting,
-                  notice=None if nudged else QUEUE_DOWN)
+                  notice=None if nudged else QUEUE_DOWN, buttons=ButtonForm(),
+                  queued=load_many([i for i, result in results.items() if result == "queued"]))
 
 
 @bp.get("/batches/<batch>")

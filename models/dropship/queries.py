@@ -129,10 +129,12 @@ def load_supplier_order(so_id: int) -> SupplierOrder | None:
 
 
 def load_many(ids: list[int]) -> list[SupplierOrder]:
-    """These supplier orders (those that exist) with lines and supplier, in the order given."""
+    """These supplier orders (those that exist) with lines, supplier and order, in the order
+    given."""
     found = {so.id: so for so in db.session.scalars(
         select(SupplierOrder).where(SupplierOrder.id.in_(ids))
-        .options(selectinload(SupplierOrder.lines), selectinload(SupplierOrder.supplier)))}
+        .options(selectinload(SupplierOrder.lines), selectinload(SupplierOrder.supplier),
+                 selectinload(SupplierOrder.order)))}
     return [found[i] for i in ids if i in found]
 
 

@@ -258,6 +258,9 @@ def test_bulk_process_reports_refusals_at_once_and_progress_until_done(
     batch = re.search(r'hx-get="/dropship/batches/([0-9a-f]{32})"', body).group(1)
     assert 'hx-trigger="every 1s"' in body and 'data-done="0" data-total="2"' in body
     assert supplier_jobs() == 1  # both go to one supplier: its job is nudged once
+    for so in (first, second):  # their rows on the list now say so, and poll
+        assert re.search(rf'<tr id="so-{so.id}" [^>]*data-busy="yes" hx-swap-oob="true"', body)
+    assert f'<tr id="so-{broken.id}"' not in body
 
     run_jobs()
     resp = c.hx_get(f"/dropship/batches/{batch}")
