@@ -21,6 +21,7 @@ from models.catalog.sales import Channel
 from models.intake.tables import ChannelNews
 from models.orders.listing import Cursor
 from models.orders.tables import Order, OrderLine
+from models.shipping.tables import Parcel
 from models.small_tables import cached, watch
 from models.status import (
     CONFIRMATION_INFO,
@@ -204,12 +205,26 @@ def batch_progress(batch: str) -> Batch:
 # ---- the order page and the suppliers list --------------------------------------------------
 
 
-def supplier_orders_of(order_id: int) -> list[SupplierOrder]:
-    """An order's supplier orders with their lines and suppliers, by supplier order id."""
-    return list(db.session.scalars(
+@dataclass(frozen=True)
+class OrderSupplierOrder:
+    """One supplier order on its order's page, with the parcel its tracking number opened."""
+
+    so: SupplierOrder
+    parcel: Parcel | None
+
+
+def supplier_orders_of(order_id: int) -> list[OrderSupplierOrder]:
+    """An order's supplier orders (lines, supplier) and their parcels, by supplier order id."""
+    orders = db.session.scalars(
         select(SupplierOrder).where(SupplierOrder.order_id == order_id)
         .options(selectinload(SupplierOrder.lines), selectinload(SupplierOrder.supplier))
-        .order_by(SupplierOrder.id)))
+        .order_by(SupplierOrder.id)).all()
+    if not orders:
+        return []
+    parcels = {p.supplier_order_id: p for p in db.session.scalars(
+        select(Parcel).where(Parcel.order_id == order_id, Parcel.supplier_order_id.is_not(None))
+        .options(selectinload(Parcel.carrier)))}
+    return [OrderSupplierOrder(so, parcels.get(so.id)) for so in orders]
 
 
 def waiting_by_supplier() -> dict[int, int]:
@@ -318,7 +333,8 @@ def line_trail(line: OrderLine) -> list[TrailEntry]:
 
 
 __all__ = [
-    "OUTCOMES", "PAGE_SIZE", "TABS", "Batch", "Filters", "Page", "TrailEntry", "batch_progress",
+    "OUTCOMES", "PAGE_SIZE", "TABS", "Batch", "Filters", "OrderSupplierOrder", "Page",
+    "TrailEntry", "batch_progress",
     "channel_names", "line_trail", "list_supplier_orders", "load_many", "load_supplier_order",
     "shipping_methods", "supplier_names", "supplier_orders_of", "tab_counts",
     "waiting", "waiting_by_supplier",

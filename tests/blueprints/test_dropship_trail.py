@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import Actor, Order, SupplierOrder, SupplierSku, utcnow
+from models import Actor, Order, Parcel, SupplierOrder, SupplierSku, utcnow
 from models.intake.create import create_orders
 from models.intake.incoming import IncomingLine, IncomingOrder
 from models.intake.news import record_sent
@@ -128,8 +128,11 @@ def test_the_order_page_shows_shipped_supplier_orders_with_tracking(login,
     so = make_supplier_order("shipped")
     body = login("manager").get(f"/orders/{so.order_id}").get_data(as_text=True)
     section = body[body.index('id="supplier-orders"'):]
-    assert 'data-status="shipped"' in section and "SBX0000000042" in section
-    assert "Sandbox Express" in section and f"SUP-{so.id:05d}" in section
+    row = section[section.index(f'<tr id="supplier-order-{so.id}"'):].split("</tr>")[0]
+    assert 'data-status="shipped"' in row and "SBX0000000042" in row
+    assert "Sandbox Express" in row and f"SUP-{so.id:05d}" in row
+    parcel = db.session.scalar(select(Parcel).where(Parcel.supplier_order_id == so.id))
+    assert parcel.tracking_number == "SBX0000000042"  # the tracking sync follows it
 
 
 def test_agents_see_supplier_orders_but_no_dropship_links(login, make_supplier_order,
