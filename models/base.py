@@ -81,3 +81,16 @@ def _lower(value):
 
 
 __all__ = ["Timestamps", "db", "end_read_only_transactions", "utcnow"]
+
+
+def begin_outer_transaction() -> None:
+    """Open the transaction before the first savepoint, so the caller commits once.
+
+    pysqlite begins a transaction only at the first write: a SAVEPOINT issued before any
+    write would be the outermost transaction itself, and its RELEASE would commit each
+    order on its own.
+    """
+    connection = db.session.connection()
+    if (connection.dialect.name == "sqlite"
+            and not connection.connection.dbapi_connection.in_transaction):
+        connection.exec_driver_sql("BEGIN")

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
-from models.base import db, utcnow
+from models.base import begin_outer_transaction, db, utcnow
 from models.catalog.products import Supplier
 from models.catalog.sales import Channel
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
@@ -77,19 +77,35 @@ def move(so: SupplierOrder, to: str, actor: Actor, *, note: str = "",
         who = " or ".join(sorted(_PARTY_NAMES.get(p, p.value) for p in allowed))
         raise NotAllowed(f"Only {who} can mark supplier order {so.reference} "
                          f"{SUPPLIER_INFO[dst].label}.")
-    so.status = dst.value
-    for name, value in values.items():
-        setattr(so, name, value)
-    if dst != S.ERROR:
-        so.error, so.error_source = "", ""
-    so.updated_at = now
+    # A conflict undoes this move only, never the caller's other work (a status file's
+    # earlier rows, a sync's earlier replies): the version is checked before anything of
+    # this row is written, and the move itself is written in a savepoint. (The check
+    # reads before the transaction opens: on SQLite a read inside it would make the
+    # write that follows fail at once, instead of waiting, when another writer is busy.)
+    with db.session.no_autoflush:
+        current = db.session.scalar(select(SupplierOrder.version)
+                                    .where(SupplierOrder.id == so.id))
+    if current != so.version:
+        db.session.expire(so)  # drop what was set on the stale copy
+        raise _changed(so)
+    begin_outer_transaction()
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            so.status = dst.value
+            for name, value in values.items():
+                setattr(so, name, value)
+            if dst != S.ERROR:
+                so.error, so.error_source = "", ""
+            so.updated_at = now
+            db.session.flush()
     except StaleDataError:
-        db.session.rollback()
-        raise Conflict(f"Supplier order {so.reference} was changed meanwhile; "
-                       "nothing was saved.") from None
+        raise _changed(so) from None
     trail(so, actor, note, now, src.value, dst.value)
+
+
+def _changed(so: SupplierOrder) -> Conflict:
+    """The refusal of a move on a supplier order someone changed meanwhile."""
+    return Conflict(f"Supplier order {so.reference} was changed meanwhile; nothing was saved.")
 
 
 def lines_of(so: SupplierOrder) -> list[SupplierOrderLine]:
@@ -99,7 +115,14 @@ def lines_of(so: SupplierOrder) -> list[SupplierOrderLine]:
 
 def check(so: SupplierOrder) -> list[str]:
     """What stops this supplier order from being submitted now (empty: nothing)."""
-    return problems(so, so.lines, so.supplier.name)
+    return problems(so, so.lines, so.supplier.name, _region())
+
+
+def _region() -> str:
+    """Where phone numbers without a country code are read (the call center's setting)."""
+    from models.settings import CallSettings
+
+    return CallSettings.load().phone_region
 
 
 # ---- the split -------------------------------------------------------------------
@@ -263,10 +286,10 @@ def take_for_submission(supplier_id: int, *, limit: int = 200,
                  process_requested_at=None, answered_at=None, supplier_ref=None,
                  last_error="")
         except Conflict:
-            # Another taker moved a row after this one read it. The door rolled this
-            # transaction back, so nothing here was taken: the other job sends its rows
-            # and the rest wait for the next run.
-            return [], 0
+            # Another taker moved this row after this one read it: the door undid that
+            # move only. The rows taken so far are this job's to send; the other job
+            # sends its own, and the rest wait for the next run.
+            return send, failed
         send.append(so)
     return send, failed
 
@@ -348,7 +371,7 @@ def _apply(so: SupplierOrder, fix: Fix, actor: Actor) -> list[str]:
         limit = SupplierOrder.__table__.c[name].type.length
         if len(value) > limit:
             errors[name] = f"At most {limit} characters."
-        elif name == "phone" and not normalize_phone(value, "MA"):
+        elif name == "phone" and not normalize_phone(value, _region()):
             errors[name] = f"“{value}” is not a phone number."
         elif name in ("customer_name", "city", "shipping_method") and not value:
             errors[name] = "Required."
@@ -425,6 +448,9 @@ def cancel(so: SupplierOrder, actor: Actor, reason: str, *,
     asked of the supplier by its job, which cancels it (or marks it for manual
     follow-up when the supplier takes no cancellations by API).
     """
+    if expected_version is not None and int(expected_version) != so.version:
+        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
+                       "opened it (reload to see what changed); nothing was saved.")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say why the supplier order is canceled.")

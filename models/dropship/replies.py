@@ -1,8 +1,8 @@
 """What suppliers answer, applied through the door: accepted, refused, shipped, canceled.
 
 A shipped supplier order's tracking number becomes a parcel (carrier detected as for our
-own parcels) that the tracking sync follows. When the supplier ships every line of the
-order, that parcel leads: the order itself moves to Shipped.
+own parcels) that the tracking sync follows. When the order has no lines from our stock,
+its first supplier parcel leads: the order itself moves to Shipped and follows it.
 """
 
 from datetime import datetime, timedelta

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
-from models.base import db, utcnow
+from models.base import begin_outer_transaction, db, utcnow
 from models.catalog import Carrier, Channel
 from models.errors import DomainError, InvalidInput, Missing, TransitionRefused
 from models.orders.operations import Outcome, change_shipping
@@ -187,7 +187,7 @@ def move_many(order_ids: list[int], to: str, actor: Actor,
     orders = {o.id: o for o in db.session.execute(
         select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
     ).scalars()}
-    _begin_outer_transaction()
+    begin_outer_transaction()
     results = []
     for order_id in order_ids:
         order = orders.get(order_id)
@@ -205,19 +205,6 @@ def move_many(order_ids: list[int], to: str, actor: Actor,
         else:
             results.append((order_id, True, ""))
     return results
-
-
-def _begin_outer_transaction() -> None:
-    """Open the transaction before the first savepoint, so the caller commits once.
-
-    pysqlite begins a transaction only at the first write: a SAVEPOINT issued before any
-    write would be the outermost transaction itself, and its RELEASE would commit each
-    order on its own.
-    """
-    connection = db.session.connection()
-    if (connection.dialect.name == "sqlite"
-            and not connection.connection.dbapi_connection.in_transaction):
-        connection.exec_driver_sql("BEGIN")
 
 
 # What a scan at the packing table means for a parcel in each status; any other status

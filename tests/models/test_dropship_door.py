@@ -327,3 +327,25 @@ def test_canceling_the_order_cancels_its_open_supplier_orders(supplier_order, ma
     outcome = change_shipping(order, "canceled", operator, note="fraud")
     assert submitted.status == "submitted" and submitted.cancel_requested_at is not None
     assert "submit_to_supplier" in outcome.due
+
+
+def test_a_conflicting_move_undoes_only_itself(app, supplier_order, make_user):
+    """Work done earlier in the same transaction (a status file's earlier rows) survives."""
+    first, second = supplier_order(), supplier_order()
+    operator = Actor.of(make_user("operator"))
+    second_id = second.id
+    with app.app_context():  # another operator cancels the second one meanwhile
+        theirs = db.session.get(SupplierOrder, second_id)
+        move(theirs, "canceled", operator, note="customer changed their mind")
+        db.session.commit()
+        db.session.remove()
+    move(first, "canceled", operator, note="duplicate order")
+    with pytest.raises(Conflict):
+        move(second, "submitted", operator)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(SupplierOrder, first.id).status == "canceled"
+    assert db.session.get(SupplierOrder, second_id).status == "canceled"
+    kept = db.session.get(SupplierOrder, first.id)
+    assert [e.note for e in supplier_trail(kept)
+            if e.to_value == "canceled"] == ["duplicate order"] * len(kept.lines)
