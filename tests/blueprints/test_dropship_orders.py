@@ -273,6 +273,40 @@ def test_bulk_process_reports_refusals_at_once_and_progress_until_done(
     assert db.session.scalar(select(SupplierFile.rows)) == 2  # one purchase file
 
 
+def test_bulk_process_shows_what_the_sandbox_supplier_answered_each_order(
+        login, live_server, make_supplier, make_product, make_supplier_order, run_jobs):
+    """The real job against the sandbox supplier over HTTP: one accepted, one refused."""
+    sandbox = make_supplier(name="Atlas Wholesale", kind="sandbox", api_key="shop-key",
+                            base_url=f"{live_server}/sandbox/supplier",
+                            default_shipping_method="Standard")
+    products = {}
+    for sku, theirs in (("WATCH-X8", "ATL-SW-X8U"), ("LAMP-1", "ATL-LAMP")):
+        products[sku] = make_product(stock=0, sku=sku, dropship_supplier_id=sandbox.id)
+        db.session.add(SupplierSku(supplier_id=sandbox.id, product_id=products[sku].id,
+                                   supplier_sku=theirs, cost_cents=12950))
+    db.session.commit()
+    good = make_supplier_order("pending", supplier=sandbox, product=products["WATCH-X8"],
+                               quantity=1)
+    bad = make_supplier_order("pending", supplier=sandbox, product=products["LAMP-1"],
+                              quantity=1)
+    c = login("operator")
+    resp = c.post("/dropship/process", htmx=True, data={"ids": [str(good.id), str(bad.id)]})
+    batch = re.search(r'hx-get="/dropship/batches/([0-9a-f]{32})"', text(resp)).group(1)
+
+    run_jobs()
+    resp = c.hx_get(f"/dropship/batches/{batch}")
+    assert 'data-finished="yes"' in text(resp)
+    accepted = stored(good.id)
+    assert accepted.status == "accepted" and accepted.supplier_ref
+    lines = dict(re.findall(r'<li data-so="(\d+)" data-status="(\w+)">', text(resp)))
+    assert lines == {str(good.id): "accepted", str(bad.id): "error"}
+    report = words(resp)
+    assert f"supplier ref {accepted.supplier_ref}" in report
+    assert "Unknown SKU ATL-LAMP: not in our catalogue" in report
+    errors = words(c.get("/dropship?tab=errors"))
+    assert "Resolve Unknown SKU ATL-LAMP: not in our catalogue" in errors
+
+
 def test_bulk_process_of_nothing_processable_queues_nothing(login, make_supplier_order):
     broken = make_supplier_order("error")
     resp = login("operator").post("/dropship/process", htmx=True, data={"ids": str(broken.id)})
