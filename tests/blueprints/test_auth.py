@@ -31,7 +31,9 @@ HEADINGS = dict(HOMES.values()) | {"/orders/": "Orders", "/calls/team": "Call te
                                     "/intake/csv": "Import orders from CSV",
                                     "/settings/channels": "Channels",
                                     "/settings/routing": "Routing",
-                                    "/stock/": "Stock", "/settings/carriers": "Carriers"}
+                                    "/stock/": "Stock", "/settings/carriers": "Carriers",
+                                    "/dropship": "Dropship",
+                                    "/dropship/suppliers": "Suppliers"}
 EXPIRED = "Your form expired"
 
 
@@ -411,11 +413,11 @@ def test_forbidden_htmx_request_gets_readable_fragment(login):
 
 NAV = {
     "agent": ["Calls"],
-    "operator": ["Orders", "Import", "Shipping", "Stock"],
-    "manager": ["Call team", "Orders", "Import", "Shipping", "Stock", "Boards", "Carriers",
-                "Channels", "Routing"],
-    "admin": ["Call team", "Orders", "Import", "Shipping", "Stock", "Boards", "Carriers",
-              "Channels", "Routing", "Users"],
+    "operator": ["Orders", "Import", "Shipping", "Dropship", "Stock"],
+    "manager": ["Call team", "Orders", "Import", "Shipping", "Dropship", "Stock", "Boards",
+                "Carriers", "Channels", "Suppliers", "Routing"],
+    "admin": ["Call team", "Orders", "Import", "Shipping", "Dropship", "Stock", "Boards",
+              "Carriers", "Channels", "Suppliers", "Routing", "Users"],
 }
 
 
