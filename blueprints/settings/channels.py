@@ -4,7 +4,6 @@ form with its forwarding settings and webhook URL, and the channel's API keys.""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import RadioField
 
 from extensions import db
 from models import Actor, Carrier, Channel, User, utcnow
@@ -34,13 +33,6 @@ from .forms import ApiKeyForm, ButtonForm, ChannelForm
 
 OPTIONS = {"forwarding": FORWARDING, "forward_when": FORWARD_WHEN, "confirm_by": CONFIRM_BY,
            "dropship_process": DROPSHIP_PROCESS}
-
-
-class DropshipChannelForm(ChannelForm):
-    """The channel form with how its dropship orders go to their suppliers."""
-
-    dropship_process = RadioField("Dropship processing", default="off",
-                                  choices={k: o.label for k, o in DROPSHIP_PROCESS.items()})
 
 
 def webhook_url(channel: Channel) -> str:
@@ -162,9 +154,9 @@ def _edit(channel: Channel | None):
     return _page(channel, form)
 
 
-def _form(**kwargs) -> DropshipChannelForm:
+def _form(**kwargs) -> ChannelForm:
     """The channel form, its default carrier select offering every carrier by name."""
-    form = DropshipChannelForm(**kwargs)
+    form = ChannelForm(**kwargs)
     carriers = db.session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name))
     form.default_carrier_id.choices = {"": "None (decided per order)", **dict(carriers.all())}
     return form

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from models.intake.channels import (
     CONFIRM_BY,
+    DROPSHIP_PROCESS,
     FORWARD_WHEN,
     FORWARDING,
     POLL_MINUTES,
@@ -170,6 +171,8 @@ class ChannelForm(FlaskForm):
                               choices={k: o.label for k, o in FORWARD_WHEN.items()})
     confirm_by = RadioField("Who confirms them", default="agent",
                             choices={k: o.label for k, o in CONFIRM_BY.items()})
+    dropship_process = RadioField("Dropship processing", default="off",
+                                  choices={k: o.label for k, o in DROPSHIP_PROCESS.items()})
     # Choices are the carriers, filled in by the view.
     default_carrier_id = SelectField("Default carrier", coerce=_carrier_id, choices=[],
                                      validate_choice=False)
