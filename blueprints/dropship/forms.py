@@ -129,6 +129,15 @@ class CancelForm(FlaskForm):
         DataRequired(message="Say why the supplier order is canceled."), Length(max=255)])
 
 
+class TrackingForm(FlaskForm):
+    """The tracking number a supplier gave outside its API."""
+
+    version = IntegerField(validators=[InputRequired()])
+    tracking_number = StringField("Tracking number", validators=[
+        DataRequired(message="Type the tracking number the supplier gave."), Length(max=64)])
+    carrier_name = StringField("Carrier", validators=[Length(max=120)])
+
+
 def read_fix(form, so) -> tuple[Fix, bool, int | None]:
     """The Resolve form as (Fix, process?, version seen); FieldErrors for unreadable numbers."""
     errors = {}

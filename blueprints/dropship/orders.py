@@ -24,6 +24,7 @@ from models.dropship.queries import (
     waiting,
 )
 from models.dropship.queries import channel_names as channels
+from models.dropship.replies import record_tracking
 from models.dropship.tables import SupplierOrder
 from models.status import Role
 from workers.suppliers import jobs
@@ -31,7 +32,7 @@ from workers.suppliers import jobs
 from ..shipping.forms import parse_ids
 from ..web import MAX_ID, form_error, is_fragment, render, role_required
 from . import bp
-from .forms import TAB_LABELS, ButtonForm, CancelForm, WorkFilterForm, read_fix
+from .forms import TAB_LABELS, ButtonForm, CancelForm, TrackingForm, WorkFilterForm, read_fix
 
 ROLES = (Role.OPERATOR, Role.MANAGER)
 BATCH = re.compile(r"[0-9a-f]{32}")
@@ -203,3 +204,19 @@ def cancel_order(so_id: int):
         notice = f"{so.reference} is canceled."
     return _after(so, notice)
 
+
+@bp.post("/<int:so_id>/tracking", endpoint="tracking")
+@role_required(*ROLES)
+def add_tracking(so_id: int):
+    """Record the tracking number a supplier sent by e-mail or phone; it is followed from then."""
+    so = _load(so_id)
+    form = TrackingForm()
+    if not form.validate():
+        raise form_error(form)
+    parcel = record_tracking(so, form.tracking_number.data, form.carrier_name.data,
+                             Actor.of(current_user), expected_version=form.version.data)
+    db.session.commit()
+    carrier = parcel.carrier.name if parcel is not None and parcel.carrier else None
+    return _after(so, f"Tracking {so.tracking_number} recorded"
+                  + (f" ({carrier}): the tracking sync follows it." if carrier
+                     else "; its carrier was not recognised (set it on the order page)."))

@@ -12,12 +12,12 @@ from sqlalchemy import exists, func, select
 from models.actor import Actor
 from models.base import db, utcnow
 from models.catalog.sales import Carrier, Channel
-from models.errors import DomainError
+from models.errors import Conflict, DomainError, InvalidInput, NotAllowed, TransitionRefused
 from models.orders.operations import change_shipping
 from models.orders.tables import Order, OrderLine
 from models.shipping.detection import load_and_detect
 from models.shipping.tables import Parcel
-from models.status import Shipping, SupplierStatus
+from models.status import SUPPLIER_INFO, Party, Shipping, SupplierStatus
 
 from .operations import move, trail
 from .tables import SupplierOrder
@@ -123,6 +123,33 @@ def add_tracking(so: SupplierOrder, tracking_number: str | None, carrier_name: s
     so.carrier_name = (carrier_name or "").strip()[:120] or None
     db.session.flush()
     return _follow(so, tracking, carrier_name, actor, now or utcnow())
+
+
+def record_tracking(so: SupplierOrder, tracking_number: str, carrier_name: str | None,
+                    actor: Actor, *, expected_version: int | None = None) -> Parcel | None:
+    """An operator records what the supplier said outside its API (an e-mail, a call).
+
+    A submitted or accepted order becomes shipped with that number; a shipped one without
+    a number gets it. The move is the supplier's, recorded in the operator's name.
+    """
+    if not actor.acts_as(Party.OPERATOR):
+        raise NotAllowed("Only an operator can record a supplier's tracking number.")
+    if expected_version is not None and int(expected_version) != so.version:
+        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
+                       "opened it (reload to see what changed); nothing was saved.")
+    tracking = _tracking(tracking_number)
+    if tracking is None or len(tracking) < 4:
+        raise InvalidInput("A tracking number has 4 to 64 characters.")
+    told = Actor(name=f"{actor.name} for {so.supplier.name}"[:64],
+                 parties=frozenset({Party.SUPPLIER}), user_id=actor.user_id)
+    if so.status in OPEN:
+        return ship(so, tracking, carrier_name, told)
+    if so.status == S.SHIPPED and not so.tracking_number:
+        return add_tracking(so, tracking, carrier_name, told)
+    raise TransitionRefused(f"Supplier order {so.reference} is "
+                            f"{SUPPLIER_INFO[so.status].label.lower()}"
+                            + (f" with tracking {so.tracking_number}" if so.tracking_number else "")
+                            + "; there is no tracking number to record.")
 
 
 def _tracking(tracking_number: str | None) -> str | None:

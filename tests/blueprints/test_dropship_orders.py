@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import AuditEvent, SupplierFile, SupplierSku
+from models import AuditEvent, Order, SupplierFile, SupplierSku
 from workers import get_queue
 
 from .dropship_support import (
@@ -502,3 +502,28 @@ def test_a_sent_order_is_canceled_with_the_supplier_or_flagged_for_a_call(
     assert 'data-status="canceled"' in resp.get_data(as_text=True)
     assert "cancel it with the supplier by hand" in text(resp)
     assert stored(so.id).manual_follow_up is True
+
+
+def test_an_operator_records_the_tracking_a_supplier_gave_by_email(
+        login, make_supplier_order, make_carrier):
+    """An accepted all-dropship order ships with the number typed in, and the order follows."""
+    make_carrier(name="Amana Express", code="amana")
+    so = make_supplier_order("accepted")
+    c = login("operator")
+    resp = c.post(f"/dropship/{so.id}/tracking", htmx=True,
+                  data={"version": str(so.version), "tracking_number": ""})
+    assert resp.status_code == 422 and "Type the tracking number" in text(resp)
+    resp = c.post(f"/dropship/{so.id}/tracking", htmx=True,
+                  data={"version": str(so.version), "tracking_number": "am 1234 5678",
+                        "carrier_name": "Amana Express"})
+    assert resp.status_code == 200 and 'data-status="shipped"' in resp.get_data(as_text=True)
+    assert "Tracking AM12345678 recorded (Amana Express)" in text(resp)
+    saved = stored(so.id)
+    assert (saved.status, saved.tracking_number) == ("shipped", "AM12345678")
+    order = db.session.get(Order, saved.order_id)
+    assert (order.shipping_status, order.tracking_number) == ("shipped", "AM12345678")
+    assert any(note.startswith("shipped by") for note in trail_notes(saved))
+    # Once it has a number there is nothing left to record: the door says so.
+    resp = c.post(f"/dropship/{so.id}/tracking", htmx=True,
+                  data={"version": str(saved.version), "tracking_number": "AM999999"})
+    assert resp.status_code == 409 and "no tracking number to record" in text(resp)
