@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from commands.demo import format_phone
 from models.status import Confirmation, Shipping
 
+from .dropship import HISTORY, HISTORY_MEMORY, history_paths
 from .intake import API, API_TARGET_RATIO
 
 PATHS = 2000
@@ -127,6 +128,9 @@ SCENARIOS = [
              fixed("/bench/minimal"), baseline=None),
     Scenario(LIST_MEMORY, "the orders list template with 50 rows from memory: no login, "
              "no database", fixed("/bench/orders-memory"), baseline=None),
+    # Order History's own template from 50 supplier orders in memory (blueprints/bench).
+    Scenario(HISTORY_MEMORY, "the Order History template with 50 supplier orders from "
+             "memory: no login, no database", fixed("/bench/history-memory"), baseline=None),
     Scenario("login_page", "GET /login: a small template and a CSRF token, no login",
              fixed("/login"), baseline=MINIMAL),
     Scenario("orders_list", "/orders/ as a manager: the newest 50 orders and the counters",
@@ -138,6 +142,10 @@ SCENARIOS = [
              phone_search_paths, role="manager"),
     Scenario("order_detail", "/orders/<id> as a manager: a random order with its lines and "
              "audit trail", order_detail_paths, role="manager", min_ratio=0.5),
+    Scenario(HISTORY, "/dropship/history as an operator: the newest 50 supplier orders, the "
+             "first page of each filter (supplier, channel, outcome, a week) and deeper keyset "
+             "pages from real rows' cursors (bench/dropship.py)", history_paths,
+             role="operator", baseline=HISTORY_MEMORY, min_ratio=0.5),
     # Stores webhook rows, deleted afterwards (bench/shipping.py).
     Scenario("shipping_webhook", "POST /api/v1/carriers/sandbox/webhook: a signed sandbox "
              "delivery, a new delivery id each time (verify the HMAC, store once, nudge the "

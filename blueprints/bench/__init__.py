@@ -9,9 +9,12 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, request
 
+from blueprints.dropship.forms import OUTCOME_LABELS, HistoryFilterForm
 from blueprints.orders.listing import Lookups, filter_form
 from blueprints.web import render
-from models.orders.listing import LIST_COLUMNS, Page
+from models.dropship.queries import Page as HistoryPage
+from models.dropship.tables import SupplierOrder
+from models.orders.listing import LIST_COLUMNS, Cursor, Page
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
 
@@ -55,3 +58,47 @@ def orders_memory():
 def _no_args(form, **changes):
     """Query arguments for links: only the changes (there are no filters here)."""
     return {k: v for k, v in changes.items() if v}
+
+
+# Order History: 50 supplier orders in every outcome, as the page's query hands them over
+# (SupplierOrder objects and the order's currency), never attached to a session.
+HISTORY_SUPPLIERS = {1: "Atlas Dropship", 2: "Souss Import"}
+HISTORY_CHANNELS = dict(LOOKUPS.channels)
+HISTORY_STATUSES = ["shipped", "pending", "accepted", "error", "shipped", "submitted",
+                    "canceled", "shipped", "accepted", "shipped"]
+HISTORY_ERRORS = ["Out of stock: ATL-RV-S1 (2 available, 3 asked)",
+                  "SKU KIT-AIR-5L-NR is not mapped to a Atlas Dropship SKU."]
+
+
+def _history_row(i: int):
+    """One supplier order of the in-memory History page, its fields filled as its status has
+    them."""
+    status = HISTORY_STATUSES[i % len(HISTORY_STATUSES)]
+    created = datetime(2026, 11, 27, 21) - timedelta(minutes=11 * i)
+    sent = status not in ("pending", "error") or i % 4 == 3
+    return SupplierOrder(
+        id=260_000 - i, order_id=999_000 - 3 * i, supplier_id=1 + i % 2, channel_id=1 + i % 5,
+        status=status, cost_cents=21_000 + 1_300 * i, created_at=created, updated_at=created,
+        supplier_ref=f"SUP-{40_000_000 + 7_919 * i:08d}" if sent else None,
+        tracking_number=f"SBX{3_000_000_000 + 104_729 * i:010d}" if status == "shipped"
+        else None, carrier_name="Sandbox Express" if status == "shipped" else None,
+        error=HISTORY_ERRORS[i // 10 % 2] if status == "error" else "",
+        cancel_reason="Le client a annulé avant l'expédition" if status == "canceled" else "",
+        manual_follow_up=False, last_error="")
+
+
+HISTORY_ROWS: list = []
+
+
+@bp.get("/history-memory")
+def history_memory():
+    """The Order History page rendered from 50 supplier orders held in memory (no database)."""
+    if not HISTORY_ROWS:  # built on first use: the mappers are configured by then
+        HISTORY_ROWS.extend((_history_row(i), "MAD") for i in range(50))
+    form = HistoryFilterForm(request.args).fill(HISTORY_SUPPLIERS, HISTORY_CHANNELS)
+    form.validate()
+    last = HISTORY_ROWS[-1][0]
+    return render("dropship/history.html", block="results", form=form,
+                  outcomes=OUTCOME_LABELS, suppliers=HISTORY_SUPPLIERS,
+                  channels=HISTORY_CHANNELS,
+                  page=HistoryPage(HISTORY_ROWS, Cursor(last.created_at, last.id)))
