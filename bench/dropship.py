@@ -248,7 +248,7 @@ class TopUpBuilder:
             ref = f"SUP-{so_id * 7919 % 10**8:08d}"
             attempts = 1
         if kind == "not_mapped":
-            error, source = f"SKU {sent_lines[0][0][3]} is not mapped to a {supplier} SKU.", "check"
+            error, source = f"SKU {sent_lines[0][0][3]} has no {supplier} SKU mapped.", "check"
         elif kind == "no_method":
             error, source = (f"No shipping method: map the order's rate for {supplier} or give "
                              "the supplier a default method."), "check"

@@ -12,8 +12,8 @@ from flask import Blueprint, request
 from blueprints.dropship.forms import OUTCOME_LABELS, HistoryFilterForm
 from blueprints.orders.listing import Lookups, filter_form
 from blueprints.web import render
+from models.dropship.queries import HISTORY_COLUMNS
 from models.dropship.queries import Page as HistoryPage
-from models.dropship.tables import SupplierOrder
 from models.orders.listing import LIST_COLUMNS, Cursor, Page
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
@@ -67,7 +67,7 @@ HISTORY_CHANNELS = dict(LOOKUPS.channels)
 HISTORY_STATUSES = ["shipped", "pending", "accepted", "error", "shipped", "submitted",
                     "canceled", "shipped", "accepted", "shipped"]
 HISTORY_ERRORS = ["Out of stock: ATL-RV-S1 (2 available, 3 asked)",
-                  "SKU KIT-AIR-5L-NR is not mapped to a Atlas Dropship SKU."]
+                  "SKU KIT-AIR-5L-NR has no Atlas Dropship SKU mapped."]
 
 
 def _history_row(i: int):
@@ -76,9 +76,9 @@ def _history_row(i: int):
     status = HISTORY_STATUSES[i % len(HISTORY_STATUSES)]
     created = datetime(2026, 11, 27, 21) - timedelta(minutes=11 * i)
     sent = status not in ("pending", "error") or i % 4 == 3
-    return SupplierOrder(
+    return HistoryRow(
         id=260_000 - i, order_id=999_000 - 3 * i, supplier_id=1 + i % 2, channel_id=1 + i % 5,
-        status=status, cost_cents=21_000 + 1_300 * i, created_at=created, updated_at=created,
+        status=status, cost_cents=21_000 + 1_300 * i, created_at=created,
         supplier_ref=f"SUP-{40_000_000 + 7_919 * i:08d}" if sent else None,
         tracking_number=f"SBX{3_000_000_000 + 104_729 * i:010d}" if status == "shipped"
         else None, carrier_name="Sandbox Express" if status == "shipped" else None,
@@ -87,6 +87,8 @@ def _history_row(i: int):
         manual_follow_up=False, last_error="")
 
 
+# The page's own row shape (plain rows of HISTORY_COLUMNS), held in memory.
+HistoryRow = namedtuple("HistoryRow", [c.name for c in HISTORY_COLUMNS])
 HISTORY_ROWS: list = []
 
 
@@ -94,11 +96,11 @@ HISTORY_ROWS: list = []
 def history_memory():
     """The Order History page rendered from 50 supplier orders held in memory (no database)."""
     if not HISTORY_ROWS:  # built on first use: the mappers are configured by then
-        HISTORY_ROWS.extend((_history_row(i), "MAD") for i in range(50))
+        HISTORY_ROWS.extend(_history_row(i) for i in range(50))
     form = HistoryFilterForm(request.args).fill(HISTORY_SUPPLIERS, HISTORY_CHANNELS)
     form.validate()
-    last = HISTORY_ROWS[-1][0]
+    last = HISTORY_ROWS[-1]
     return render("dropship/history.html", block="results", form=form,
                   outcomes=OUTCOME_LABELS, suppliers=HISTORY_SUPPLIERS,
-                  channels=HISTORY_CHANNELS,
+                  channels=HISTORY_CHANNELS, currency="MAD",
                   page=HistoryPage(HISTORY_ROWS, Cursor(last.created_at, last.id)))

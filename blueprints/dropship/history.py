@@ -1,8 +1,8 @@
 """Order History: every supplier order by outcome, filtered, in keyset pages."""
 
-from flask import request
+from flask import current_app, request
 
-from models.dropship.queries import channel_names, list_supplier_orders, supplier_names
+from models.dropship.queries import channel_names, history_page, supplier_names
 from models.status import Role
 
 from ..web import render, role_required
@@ -16,10 +16,11 @@ def history():
     """Supplier orders by outcome (processed, failed, shipped, canceled), newest first."""
     suppliers, channels = supplier_names(), channel_names()
     form = HistoryFilterForm(request.args).fill(suppliers, channels)
+    # Supplier costs are in the shop's own currency (the SKU mappings' costs).
     context = {"form": form, "outcomes": OUTCOME_LABELS, "suppliers": suppliers,
-               "channels": channels}
+               "channels": channels, "currency": current_app.config["DEFAULT_CURRENCY"]}
     if not form.validate():
         return render("dropship/history.html", block="results", status=422, page=None,
                       **context)
     return render("dropship/history.html", block="results",
-                  page=list_supplier_orders(form.filters()), **context)
+                  page=history_page(form.filters()), **context)

@@ -11,7 +11,7 @@ def problems(so, lines, supplier_name: str, region: str = "MA") -> list[str]:
     found = []
     for line in lines:
         if not line.supplier_sku:
-            found.append(f"SKU {line.sku} is not mapped to a {supplier_name} SKU.")
+            found.append(f"SKU {line.sku} has no {supplier_name} SKU mapped.")
         if not 1 <= line.quantity <= MAX_QUANTITY:
             found.append(f"Quantity of {line.sku} must be between 1 and {MAX_QUANTITY}.")
     if not lines:

@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from models.audit import AuditEvent
@@ -74,10 +74,23 @@ class Page:
     next_cursor: Cursor | None
 
 
-def page_query(f: Filters, status: str | None, limit: int, with_lines: bool = False):
-    """The page query for one status (or any): filters, cursor, newest first."""
+# What an Order History row shows: read as plain rows (no ORM objects, no join), since the
+# page is read all day and at any size.
+HISTORY_COLUMNS = tuple(SupplierOrder.__table__.c[name] for name in (
+    "id", "order_id", "created_at", "supplier_id", "channel_id", "status", "supplier_ref",
+    "tracking_number", "carrier_name", "cost_cents", "error", "cancel_reason",
+    "manual_follow_up", "last_error"))
+
+
+def page_query(f: Filters, status: str | None, limit: int, with_lines: bool = False,
+               columns: tuple | None = None):
+    """The page query for one status (or any): filters, cursor, newest first.
+
+    With `columns`, plain rows of those columns; else (supplier order, order currency).
+    """
     so = SupplierOrder
-    query = select(so, Order.currency).join(Order, Order.id == so.order_id)
+    query = (select(*columns) if columns else
+             select(so, Order.currency).join(Order, Order.id == so.order_id))
     conditions = {so.status: status, so.supplier_id: f.supplier_id,
                   so.channel_id: f.channel_id, so.order_id: f.order_id}
     for column, value in conditions.items():
@@ -91,7 +104,9 @@ def page_query(f: Filters, status: str | None, limit: int, with_lines: bool = Fa
         query = query.where(tuple_(so.created_at, so.id) < (f.before.created_at, f.before.id))
     if with_lines:
         query = query.options(selectinload(so.lines))
-    return query.order_by(so.created_at.desc(), so.id.desc()).limit(limit)
+    # A literal LIMIT: PostgreSQL can then reuse one plan for every page of a filter.
+    return query.order_by(so.created_at.desc(), so.id.desc()).limit(
+        bindparam("page_limit", limit, literal_execute=True))
 
 
 def list_supplier_orders(f: Filters, limit: int = PAGE_SIZE, *, with_lines: bool = False) -> Page:
@@ -105,6 +120,16 @@ def list_supplier_orders(f: Filters, limit: int = PAGE_SIZE, *, with_lines: bool
     rows = rows[:limit]
     last = rows[-1][0] if more else None
     return Page(rows, Cursor(last.created_at, last.id) if last else None)
+
+
+def history_page(f: Filters, limit: int = PAGE_SIZE) -> Page:
+    """An Order History page: plain rows (HISTORY_COLUMNS), newest first, and the next cursor."""
+    parts = [db.session.execute(page_query(f, status, limit + 1, columns=HISTORY_COLUMNS)).all()
+             for status in (f.statuses or (None,))]
+    newest_first = heapq.merge(*parts, key=lambda row: (row.created_at, row.id), reverse=True)
+    rows = [row for _, row in zip(range(limit + 1), newest_first, strict=False)]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(rows[:limit], Cursor(last.created_at, last.id) if last else None)
 
 
 def tab_counts(supplier_id: int | None = None, channel_id: int | None = None,
@@ -334,7 +359,7 @@ def line_trail(line: OrderLine) -> list[TrailEntry]:
 
 __all__ = [
     "OUTCOMES", "PAGE_SIZE", "TABS", "Batch", "Filters", "OrderSupplierOrder", "Page",
-    "TrailEntry", "batch_progress",
+    "TrailEntry", "batch_progress", "history_page", "HISTORY_COLUMNS",
     "channel_names", "line_trail", "list_supplier_orders", "load_many", "load_supplier_order",
     "shipping_methods", "supplier_names", "supplier_orders_of", "tab_counts",
     "waiting", "waiting_by_supplier",

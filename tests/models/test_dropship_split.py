@@ -147,7 +147,7 @@ def test_an_unmapped_sku_is_split_with_an_empty_supplier_sku(atlas, make_dropshi
         (mapped.sku, "ATL-W1", 1000), (bare.sku, "", 0)]
     assert so.cost_cents == 1000
     assert supplier_trail(so)[0].note.endswith(f"{bare.sku} not mapped")
-    assert check(so) == [f"SKU {bare.sku} is not mapped to a Atlas Wholesale SKU."]
+    assert check(so) == [f"SKU {bare.sku} has no Atlas Wholesale SKU mapped."]
 
 
 def test_confirming_twice_or_splitting_again_makes_nothing_twice(

@@ -190,7 +190,7 @@ def test_a_local_check_failure_is_an_error_and_nothing_is_sent(http_supplier, su
     (so,) = queued(supplier, mapped=False)
     process(supplier, run_jobs)
     assert (so.status, so.error_source, so.process_requested_at) == ("error", "check", None)
-    assert so.error == f"SKU {so.lines[0].sku} is not mapped to a {supplier.name} SKU."
+    assert so.error == f"SKU {so.lines[0].sku} has no {supplier.name} SKU mapped."
     assert supplier_trail(so)[-1].actor_name == "check"
     assert supplier_peer.posts == 0
 
