@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-user and seed-demo."""
+"""Flask CLI commands: create-user, seed-demo and check-counters."""
 
 import click
 from flask import Flask
@@ -8,11 +8,14 @@ from extensions import db
 from models import User
 from models.status import Role
 
+from .counters import check_counters_command
+
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(check_counters_command)
 
 
 @click.command("create-user")

@@ -5,11 +5,15 @@ import os
 from rq import cron
 
 from workers.channels.jobs import push_all_news, sync_due_channels
+from workers.counters import check_counters_daily
 from workers.reconcile import reconcile
 from workers.shipping import sync_all_carriers
 from workers.suppliers.jobs import sync_due_suppliers
 
 cron.register(reconcile, queue_name="default", cron="* * * * *", name="reconcile")
+# Counters against a recount of the orders, once a day while the shops are quiet.
+cron.register(check_counters_daily, queue_name="default", cron="17 3 * * *",
+              name="check-counters")
 # Every 5 minutes by default; `make run` asks more often so the demo's parcels visibly move.
 cron.register(sync_all_carriers, queue_name="carriers",
               interval=int(os.environ.get("CARRIER_SYNC_SECONDS", "300")), name="carrier-sync")

@@ -1,0 +1,37 @@
+"""`flask check-counters`: recount the counter tables from the orders and report differences."""
+
+import click
+
+from extensions import db
+from models.orders.agent_days import rebuild_agent_days
+from models.orders.counter_check import check_counters
+from models.orders.counters import rebuild_counts
+
+
+@click.command("check-counters")
+@click.option("--fix", is_flag=True,
+              help="Rewrite the counters that differ from the recount.")
+def check_counters_command(fix: bool) -> None:
+    """Compare every counter with a recount; exit 1 when any differs (after fixing, 0)."""
+    differences = check_counters()
+    if not differences:
+        click.echo("counters match")
+        return
+    for difference in differences:
+        click.echo(str(difference))
+    if not fix:
+        raise SystemExit(1)
+    tables = {d.table for d in differences}
+    if "order_status_counts" in tables:
+        rebuild_counts()
+    if "agent_day_counts" in tables:
+        rebuild_agent_days(min(d.key[1] for d in differences
+                               if d.table == "agent_day_counts"))
+    db.session.commit()
+    left = check_counters()
+    if left:
+        for difference in left:
+            click.echo(f"still differs: {difference}")
+        raise SystemExit(1)
+    click.echo(f"fixed {len(differences)} difference(s); counters match")
+
