@@ -7,6 +7,7 @@ from .catalog import Carrier, Channel, Product, Supplier, SupplierSku, Warehouse
 from .dropship.tables import ShippingMapping, SupplierFile, SupplierOrder, SupplierOrderLine
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
 from .intake.tables import ApiKey, ChannelNews, ChannelWebhook, CsvImport, RoutingRule
+from .money import RemittanceLine, RemittanceMapping, RemittanceStatement
 from .orders import Order, OrderLine
 from .orders.agent_days import AgentDayCount
 from .orders.counters import OrderStatusCount
@@ -27,6 +28,7 @@ __all__ = [
     "RoutingRule", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
     "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
     "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",
+    "RemittanceLine", "RemittanceMapping", "RemittanceStatement",
     "SandboxParcel", "SandboxShopOrder", "SandboxSupplierOrder", "Setting", "StockLevel",
     "StockMovement", "Supplier",
     "SupplierSku", "ShippingMapping", "SupplierFile", "SupplierOrder", "SupplierOrderLine",
