@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
-from . import new, send, views  # noqa: E402,F401
+from . import export, new, send, views  # noqa: E402,F401
