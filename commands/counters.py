@@ -11,9 +11,12 @@ from models.orders.counters import rebuild_counts
 @click.command("check-counters")
 @click.option("--fix", is_flag=True,
               help="Rewrite the counters that differ from the recount.")
-def check_counters_command(fix: bool) -> None:
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Check agents' days from this day on (default: every day).")
+def check_counters_command(fix: bool, since) -> None:
     """Compare every counter with a recount; exit 1 when any differs (after fixing, 0)."""
-    differences = check_counters()
+    since = since.date() if since else None
+    differences = check_counters(since)
     if not differences:
         click.echo("counters match")
         return
@@ -28,7 +31,7 @@ def check_counters_command(fix: bool) -> None:
         rebuild_agent_days(min(d.key[1] for d in differences
                                if d.table == "agent_day_counts"))
     db.session.commit()
-    left = check_counters()
+    left = check_counters(since)
     if left:
         for difference in left:
             click.echo(f"still differs: {difference}")

@@ -78,3 +78,16 @@ def test_daily_job_logs_differences(app, make_order, caplog, monkeypatch):
     assert differences == [f"order_status_counts ({order.channel_id}, new, —): "
                            "counted 1, stored 3"]
     assert differences[0] in caplog.text
+
+
+def test_check_counters_since_skips_older_agent_days(runner, make_order, make_user):
+    agent = make_user("agent")
+    order = make_order(claimed_by_id=agent.id)
+    change_confirmation(order, "confirmed", Actor.of(agent))
+    db.session.commit()
+    db.session.execute(update(AGENT_DAYS).values(calls=9))
+    db.session.commit()
+    assert runner.invoke(args=["check-counters", "--since", "2999-01-01"]).exit_code == 0
+    assert runner.invoke(args=["check-counters", "--since", "2000-01-01"]).exit_code == 1
+    bad = runner.invoke(args=["check-counters", "--since", "yesterday"])
+    assert bad.exit_code == 2 and "yesterday" in bad.output
