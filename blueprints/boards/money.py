@@ -1,0 +1,147 @@
+"""Money: carriers' remittance statements (managers): the column mapping, the upload and
+each statement's matched lines."""
+
+from flask import request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+from extensions import db
+from models import Actor, Carrier, RemittanceLine, RemittanceStatement
+from models.errors import InvalidInput
+from models.money.remittances import (
+    Columns,
+    ImportResult,
+    import_statement,
+    save_mapping,
+    saved_mapping,
+)
+from models.money.tables import OUTCOMES
+from models.status import Role
+
+from ..intake.forms import upload_content
+from ..web import form_error, get_or_404, render, role_required
+from . import bp
+
+STATEMENTS_SHOWN = 50
+LINES_SHOWN = 1000
+OUTCOME_LABELS = {"remitted": "Remitted", "short": "Short", "over": "Over",
+                  "unknown": "Unknown tracking", "duplicate": "Duplicate"}
+
+
+class RemittanceForm(FlaskForm):
+    """A carrier, its statement's column names, and a statement file."""
+
+    carrier_id = SelectField("Carrier", coerce=int, validators=[InputRequired()])
+    tracking_number = StringField("Tracking number column", validators=[Length(max=64)])
+    amount = StringField("Amount collected column", validators=[Length(max=64)])
+    fees = StringField("Fees column (empty: no fees)", validators=[Length(max=64)])
+    payout_date = StringField("Payout date column", validators=[Length(max=64)])
+    reference = StringField("Reference column (optional)", validators=[Length(max=64)])
+    decimal_comma = BooleanField("Amounts use a decimal comma (1.234,50)")
+    file = FileField("Statement CSV file")
+
+    def columns(self) -> Columns:
+        """The mapping as typed."""
+        return Columns(tracking_number=self.tracking_number.data or "",
+                       amount=self.amount.data or "", fees=self.fees.data or "",
+                       payout_date=self.payout_date.data or "",
+                       reference=self.reference.data or "",
+                       decimal_comma=bool(self.decimal_comma.data))
+
+
+def _carriers() -> list[Carrier]:
+    """Carriers a statement can come from."""
+    return db.session.scalars(select(Carrier).order_by(Carrier.name)).all()
+
+
+def _form(carriers: list[Carrier], carrier_id: int | None = None,
+          posted: bool = False) -> RemittanceForm:
+    """The form as posted, or prefilled with the carrier's saved mapping (or the defaults)."""
+    if posted:
+        form = RemittanceForm()
+    else:
+        chosen = carrier_id if any(c.id == carrier_id for c in carriers) else (
+            carriers[0].id if carriers else None)
+        columns = Columns.of(saved_mapping(chosen)) if chosen else Columns()
+        form = RemittanceForm(formdata=None, data={**columns.__dict__, "carrier_id": chosen})
+    form.carrier_id.choices = [(c.id, c.name) for c in carriers]
+    return form
+
+
+def _statement_context(statement: RemittanceStatement | None) -> dict:
+    """A statement's lines (the first 1,000) and its count of lines by outcome."""
+    if statement is None:
+        return {}
+    counts = dict(db.session.execute(
+        select(RemittanceLine.outcome, func.count()).where(
+            RemittanceLine.statement_id == statement.id).group_by(RemittanceLine.outcome)).all())
+    lines = db.session.scalars(
+        select(RemittanceLine).where(RemittanceLine.statement_id == statement.id)
+        .order_by(RemittanceLine.line_no).limit(LINES_SHOWN + 1)).all()
+    return {"statement": statement, "counts": counts, "lines": lines[:LINES_SHOWN],
+            "more_lines": len(lines) > LINES_SHOWN,
+            "statement_carrier": db.session.get(Carrier, statement.carrier_id)}
+
+
+def _page(form: RemittanceForm, status: int = 200, **context):
+    """The remittances board (the `board` block alone for htmx)."""
+    statements = db.session.execute(
+        select(RemittanceStatement, Carrier.name)
+        .join(Carrier, Carrier.id == RemittanceStatement.carrier_id)
+        .order_by(RemittanceStatement.uploaded_at.desc(), RemittanceStatement.id.desc())
+        .limit(STATEMENTS_SHOWN)).all()
+    return render("boards/remittances.html", block="board", status=status, form=form,
+                  statements=statements, outcomes=OUTCOMES, outcome_labels=OUTCOME_LABELS,
+                  **context)
+
+
+@bp.get("/money/remittances")
+@role_required(Role.MANAGER)
+def remittances():
+    """The upload form for the chosen carrier, past statements, and one statement's lines."""
+    statement_id = request.args.get("statement_id", type=int)
+    statement = get_or_404(RemittanceStatement, statement_id) if statement_id else None
+    carrier_id = request.args.get("carrier_id", type=int) or (
+        statement.carrier_id if statement else None)
+    return _page(_form(_carriers(), carrier_id), **_statement_context(statement))
+
+
+@bp.post("/money/remittances")
+@role_required(Role.MANAGER)
+def post_remittances():
+    """Save the carrier's column mapping, or import a statement file with it."""
+    form = _form(_carriers(), posted=True)
+    saving = request.form.get("action") == "save_mapping"
+    try:
+        if not form.validate():
+            raise form_error(form)
+        carrier = db.session.get(Carrier, form.carrier_id.data)
+        if saving:
+            save_mapping(carrier, form.columns())
+            db.session.commit()
+            return _page(_form(_carriers(), carrier.id),
+                         saved=f"{carrier.name}'s column mapping saved.")
+        name, content = upload_content(request.files.get("file"))
+        result = import_statement(carrier, name, content, form.columns(), Actor.of(current_user))
+        db.session.commit()
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _page(form, status=refused.status_code, problem=refused.message)
+    except IntegrityError:
+        # Two imports of the same carrier at once: the database refused the second.
+        db.session.rollback()
+        return _page(form, status=409, problem="Another statement of this carrier was being "
+                     "imported at the same moment. Upload the file again to see its result.")
+    return _imported(carrier, result)
+
+
+def _imported(carrier: Carrier, result: ImportResult):
+    """The board after an import: the statement's result and the rows refused."""
+    return _page(_form(_carriers(), carrier.id), refused=result.refused,
+                 already_imported=result.already_imported,
+                 **_statement_context(result.statement))
