@@ -95,6 +95,7 @@ class ReadRow:
 
     line: int
     tracking_number: str  # normalised
+    spelled: str  # upper case, without spaces: as the carrier may have stored it
     amount_cents: int
     fees_cents: int
     payout_date: date
@@ -255,7 +256,9 @@ def _row(line: int, values: dict[str, str], decimal_comma: bool) -> ReadRow | Re
                        if text else "The payout date is empty.")
     if reasons:
         return Refusal(line, raw_tracking, reasons)
-    return ReadRow(line, tracking, amount, fees, payout, values.get("reference", "")[:120])
+    spelled = BLANKS.sub("", raw_tracking).upper()
+    return ReadRow(line, tracking, spelled, amount, fees, payout,
+                   values.get("reference", "")[:120])
 
 
 # -- matching -------------------------------------------------------------------------------
@@ -268,6 +271,7 @@ class Match:
     order_id: int
     expected_cents: int
     leads: bool
+    shipping_status: str | None
 
 
 def _chunks(values: list, size: int = LOOKUP_CHUNK):
@@ -279,23 +283,24 @@ def _chunks(values: list, size: int = LOOKUP_CHUNK):
 def find_parcels(carrier_id: int, numbers: set[str]) -> dict[str, Match]:
     """The carrier's parcels by normalised tracking number, one query per 1,000 numbers.
 
-    Stored tracking numbers are upper case without spaces (as set_tracking writes them),
-    so the normalised form uses the tracking index; the statement's own spelling is looked
-    up too, for a stored number that keeps its dashes.
+    `numbers` holds each line's normalised number and its own spelling: stored numbers are
+    upper case without spaces (as set_tracking writes them) but may keep a carrier's dashes,
+    and an exact IN list uses the tracking index where a normalising expression could not.
     """
     found: dict[str, Match] = {}
     for chunk in _chunks(sorted(numbers)):
         rows = db.session.execute(
             select(Parcel.id, Parcel.order_id, Parcel.leads, Parcel.tracking_number,
-                   Order.cod_amount_cents)
+                   Order.cod_amount_cents, Order.shipping_status)
             .join(Order, Order.id == Parcel.order_id)
             .where(Parcel.carrier_id == carrier_id, Parcel.tracking_number.in_(chunk))
             .order_by(Parcel.leads.desc(), Parcel.id)).all()
-        for parcel_id, order_id, leads, tracking, cod in rows:
+        for parcel_id, order_id, leads, tracking, cod, status in rows:
             # The order's cash travels with its leading parcel; another parcel of the
             # same order (a supplier's) brings nothing of its own.
             found.setdefault(normalise_tracking(tracking),
-                             Match(parcel_id, order_id, (cod or 0) if leads else 0, leads))
+                             Match(parcel_id, order_id, (cod or 0) if leads else 0, leads,
+                                   status))
     return found
 
 
@@ -319,7 +324,7 @@ def _money(cents: int) -> str:
 def match_rows(carrier: Carrier, rows: list[ReadRow]) -> list[dict]:
     """Each readable row as a remittance line's columns, with its outcome and why."""
     parcels = find_parcels(carrier.id, {r.tracking_number for r in rows}
-                           | {r.tracking_number.replace("-", "") for r in rows})
+                           | {r.spelled for r in rows})
     settled = settled_parcels({m.parcel_id for m in parcels.values()})
     seen: dict[str, int] = {}
     lines = []
@@ -340,6 +345,10 @@ def match_rows(carrier: Carrier, rows: list[ReadRow]) -> list[dict]:
             outcome = REMITTED if difference == 0 else SHORT if difference < 0 else OVER
             note = "" if difference == 0 else (
                 f"Expected {_money(match.expected_cents)}, collected {_money(row.amount_cents)}.")
+            if match.shipping_status != "delivered":
+                # Cash for a parcel we do not know as delivered is worth a look.
+                status = match.shipping_status or "not shipped"
+                note = f"{note} The order is not marked delivered ({status}).".strip()
         seen.setdefault(row.tracking_number, row.line)
         lines.append({
             "line_no": row.line, "tracking_number": row.tracking_number,

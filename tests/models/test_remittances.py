@@ -3,10 +3,10 @@
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from extensions import db
-from models import Actor, Parcel, RemittanceLine, RemittanceStatement
+from models import Actor, Order, Parcel, RemittanceLine, RemittanceStatement
 from models.errors import InvalidInput
 from models.money.remittances import (
     Columns,
@@ -204,3 +204,40 @@ def test_parse_money_reads_carriers_amounts(text, comma, cents):
 def test_parse_money_refuses_what_is_not_an_amount(text, comma):
     with pytest.raises(ValueError):
         parse_money(text, comma)
+
+
+def test_remittance_finds_a_stored_number_that_keeps_its_dashes(delivered, manager):
+    parcel = delivered("AB-123-MA")
+    result = run(delivered.carrier, csv("ab-123-ma,129.00,0,2026-11-20"), manager)
+    assert outcomes(result) == [(2, "remitted", 0)]
+    assert db.session.scalar(select(RemittanceLine.parcel_id)) == parcel.id
+
+
+def test_remittance_notes_cash_for_an_order_not_delivered(delivered, manager):
+    parcel = delivered("SBX1")
+    db.session.get(Order, parcel.order_id).shipping_status = "returned"
+    db.session.commit()
+    result = run(delivered.carrier, csv("SBX1,129.00,0,2026-11-20"), manager)
+    assert outcomes(result) == [(2, "remitted", 0)]
+    assert db.session.scalar(select(RemittanceLine.note)) == (
+        "The order is not marked delivered (returned).")
+
+
+def test_remittance_looks_parcels_up_a_thousand_at_a_time(app, delivered, manager):
+    for n in range(3):
+        delivered(f"SBX{n}")
+    rows = [f"SBX{n},129.00,0,2026-11-20" for n in range(2500)]
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = run(delivered.carrier, csv(*rows), manager)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    parcel_reads = [s for s in statements if "FROM parcels" in s]
+    assert len(parcel_reads) == 3  # 2,500 numbers: three lookups, not one per row
+    assert outcomes(result)[:4] == [(2, "remitted", 0), (3, "remitted", 0),
+                                    (4, "remitted", 0), (5, "unknown", 0)]
