@@ -15,7 +15,6 @@ to SANDBOX_SUPPLIER_CARRIER_KEY when that is set, else to the key the order came
 
 import hashlib
 import secrets
-import unicodedata
 from datetime import timedelta
 from functools import wraps
 
@@ -25,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models.base import db, utcnow
 from models.sandbox import SandboxParcel, SandboxSupplierOrder
+from models.text import without_accents
 
 from . import bp
 from .common import bearer_key, json_error
@@ -115,8 +115,7 @@ def _payload(data: dict) -> dict:
 
 def _folded(text: str) -> str:
     """Text compared as people mean it: no accents, no case, single spaces."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    plain = without_accents(text)
     return " ".join(plain.casefold().replace("-", " ").split())
 
 

@@ -1,19 +1,17 @@
 """Supplier mappings: our SKU → theirs (with cost), a channel's rate name → their method."""
 
-import unicodedata
-
 from sqlalchemy import select
 
 from models.base import db
 from models.catalog.products import Supplier, SupplierSku
+from models.text import without_accents
 
 from .tables import ShippingMapping
 
 
 def fold(name: str) -> str:
     """A rate name as matched: case, accents and spacing ignored ("Livraison  Gratuite")."""
-    bare = unicodedata.normalize("NFKD", name or "")
-    bare = "".join(ch for ch in bare if not unicodedata.combining(ch))
+    bare = without_accents(name or "")
     return " ".join(bare.casefold().split())[:120]
 
 

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -23,7 +22,9 @@ from models.catalog import Carrier
 from models.errors import InvalidInput
 from models.intake.csvfile import CsvFile, CsvFileError, detect_encoding, sniff_delimiter
 from models.orders import Order
+from models.shipping.detection import normalise
 from models.shipping.tables import Parcel
+from models.text import without_accents
 
 from .tables import (
     DUPLICATE,
@@ -57,7 +58,6 @@ SYNONYMS = {
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 BLANKS = re.compile(r"[\s\u00a0\u202f]+")
 CURRENCY = re.compile(r"^(?:[A-Za-z]{2,3}|€|\$)|(?:[A-Za-z]{2,3}|€|\$)$")
-NOT_IN_NUMBER = re.compile(r"[\s\-]+")
 
 
 @dataclass(frozen=True)
@@ -129,14 +129,13 @@ class ImportResult:
 
 def fold(name: str) -> str:
     """A header as compared: no accents, lower case, words joined by "_"."""
-    text = unicodedata.normalize("NFKD", name.strip().lstrip("\ufeff"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = without_accents(name.strip().lstrip("\ufeff")).lower()
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
 
 
 def normalise_tracking(value: str) -> str:
     """A tracking number as matched: upper case, without spaces or dashes."""
-    return NOT_IN_NUMBER.sub("", value).upper()
+    return normalise(value)
 
 
 def parse_money(text: str, decimal_comma: bool, allow_minus: bool = False) -> int:

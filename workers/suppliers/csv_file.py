@@ -18,7 +18,6 @@ import csv
 import hashlib
 import io
 import re
-import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,6 +30,7 @@ from models.intake.csvfile import (
     sniff_delimiter,
     write_csv,
 )
+from models.text import without_accents
 
 from .base import (
     ACCEPTED,
@@ -90,14 +90,13 @@ def check_settings(settings) -> list[str]:
 
 def fold(text: str) -> str:
     """Text as compared: lower case, no accents, words joined by "_"."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    plain = without_accents(text)
     return "_".join(re.split(r"[\s_\-]+", plain.casefold().strip())).strip("_")
 
 
 def slug(name: str) -> str:
     """A name fit for a file name: ASCII letters and digits joined by dashes ("" if none)."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    plain = without_accents(name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40].strip("-")
 
 
