@@ -12,6 +12,7 @@ from models.intake.manual import enter_order
 from models.phones import is_valid_phone, normalize_phone
 from models.status import Confirmation, PushStatus, Role
 from workers.shipping import request_registration
+from workers.suppliers.jobs import request_due_processing
 
 from ..web import render, role_required
 from . import bp
@@ -82,6 +83,7 @@ def new_order():
     order = db.session.get(Order, arrival.order_id)
     if order.confirmation_status == Confirmation.CONFIRMED:
         request_registration()  # the prepaid order's parcel
+        request_due_processing()  # and its supplier orders, if its channel auto-processes
     flash(_notice(order), "success" if order.push_status == PushStatus.SENT else "info")
     return redirect(url_for("orders.detail", order_id=order.id), code=303)
 

@@ -8,6 +8,7 @@ from models import Actor
 from models.intake.forwarding import Result, send_orders
 from models.status import Role
 from workers.shipping import request_registration
+from workers.suppliers.jobs import request_due_processing
 
 from ..shipping.forms import parse_ids
 from ..web import is_fragment, role_required
@@ -24,6 +25,7 @@ def send_selected():
     db.session.commit()
     if any(r.result == Result.CONFIRMED for r in results):
         request_registration()  # a prepaid order confirmed now has a parcel to register
+        request_due_processing()  # and its supplier orders, if its channel auto-processes
     if is_fragment():
         return render_template("orders/_send_report.html", results=results, done=DONE)
     for r in results:
