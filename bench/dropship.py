@@ -38,7 +38,7 @@ from itertools import accumulate
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
 from . import generate
 from .shipping import RqWorker, _app
@@ -623,15 +623,7 @@ class SupplierWorker(RqWorker):
 
 def needs_restore(url: str) -> bool:
     """True when the bulk measurement's rows may still be in the data set."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if "bench_meta" not in inspect(conn).get_table_names():
-                return False
-            return conn.execute(text("SELECT 1 FROM bench_meta WHERE key = :k"),
-                                {"k": UNDO_KEY}).first() is not None
-    finally:
-        engine.dispose()
+    return generate.meta_marked(url, UNDO_KEY)
 
 
 def restore(url: str, vacuum: bool = False) -> dict:

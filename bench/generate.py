@@ -295,6 +295,19 @@ def expected_meta(n: int, seed: int) -> dict[str, str]:
     }
 
 
+def meta_marked(url: str, key: str) -> bool:
+    """True when bench_meta holds `key`: a measurement's marker that its changes may remain."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if "bench_meta" not in inspect(conn).get_table_names():
+                return False
+            return conn.execute(text("SELECT 1 FROM bench_meta WHERE key = :k"),
+                                {"k": key}).first() is not None
+    finally:
+        engine.dispose()
+
+
 def read_meta(url: URL) -> dict[str, str] | None:
     """The marker table's contents plus the database's alembic_version, or None."""
     if url.get_backend_name() == "sqlite" and not Path(url.database).exists():

@@ -36,7 +36,7 @@ from importlib import import_module
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
 from commands.demo import ORDER_NOTES, format_phone
 
@@ -202,15 +202,7 @@ def _saved_counts(marker: str | None) -> dict:
 
 def needs_restore(url: str) -> bool:
     """True when an intake measurement's changes may still be in the data set."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if "bench_meta" not in inspect(conn).get_table_names():
-                return False
-            return conn.execute(text("SELECT 1 FROM bench_meta WHERE key = :k"),
-                                {"k": UNDO_KEY}).first() is not None
-    finally:
-        engine.dispose()
+    return generate.meta_marked(url, UNDO_KEY)
 
 
 def restore(url: str, vacuum: bool = False) -> dict:

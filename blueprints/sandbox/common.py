@@ -15,3 +15,10 @@ def bearer_key() -> str | None:
     if scheme.lower() != "bearer" or not key or len(key) > 255:
         return None
     return key
+
+
+def field_at(data: dict, dotted: str):
+    """data["customer"]["name"] for "customer.name" (None when absent)."""
+    part, _, name = dotted.rpartition(".")
+    holder = data.get(part) if part else data
+    return holder.get(name) if isinstance(holder, dict) else None

@@ -22,7 +22,7 @@ from models.base import db, utcnow
 from models.sandbox import SandboxShopOrder
 
 from . import bp
-from .common import bearer_key, json_error
+from .common import bearer_key, field_at, json_error
 from .journeys import Trouble
 
 PREFIX = "/marketplace"
@@ -73,13 +73,6 @@ def shop_api(view):
 
 
 # -- the shop's orders -------------------------------------------------------------------
-def _field(data: dict, dotted: str):
-    """data["customer"]["name"] for "customer.name" (None when absent)."""
-    part, _, name = dotted.rpartition(".")
-    holder = data.get(part) if part else data
-    return holder.get(name) if isinstance(holder, dict) else None
-
-
 def _invalid_items(items) -> bool:
     """True unless items is a non-empty list of {sku, quantity, unit_price_cents}."""
     if not isinstance(items, list) or not items:
@@ -97,10 +90,10 @@ def _invalid_items(items) -> bool:
 def invalid_order_fields(data: dict) -> list[str]:
     """Names of the order fields that are missing or invalid (dotted: customer.name)."""
     fields = [name for name in REQUIRED
-              if not isinstance(_field(data, name), str) or not _field(data, name).strip()]
+              if not isinstance(field_at(data, name), str) or not field_at(data, name).strip()]
     fields += [name for name, limit in FIELD_LIMITS.items()
-               if _field(data, name) is not None
-               and (not isinstance(_field(data, name), str) or len(_field(data, name)) > limit)]
+               if field_at(data, name) is not None
+               and (not isinstance(field_at(data, name), str) or len(field_at(data, name)) > limit)]
     if _invalid_items(data.get("items")):
         fields.append("items")
     if not re.fullmatch(r"[A-Z]{3}", str(data.get("currency", "MAD"))):

@@ -27,7 +27,7 @@ from models.sandbox import SandboxParcel, SandboxSupplierOrder
 from models.text import without_accents
 
 from . import bp
-from .common import bearer_key, json_error
+from .common import bearer_key, field_at, json_error
 from .journeys import choose_journey
 
 PREFIX = "/supplier"
@@ -65,13 +65,6 @@ def supplier_api(view):
 
 
 # -- reading a submission ------------------------------------------------------------------
-def _field(data: dict, dotted: str):
-    """data["customer"]["name"] for "customer.name" (None when absent)."""
-    part, _, name = dotted.rpartition(".")
-    holder = data.get(part) if part else data
-    return holder.get(name) if isinstance(holder, dict) else None
-
-
 def _bad_lines(lines) -> bool:
     """True unless lines is a non-empty list of {sku: text, quantity: 1 to 999}."""
     if not isinstance(lines, list) or not lines:
@@ -89,12 +82,12 @@ def _bad_lines(lines) -> bool:
 
 def invalid_fields(data: dict) -> list[str]:
     """Names of the fields that are missing or not of the right kind (dotted)."""
-    fields = [name for name in REQUIRED if not isinstance(_field(data, name), str)]
+    fields = [name for name in REQUIRED if not isinstance(field_at(data, name), str)]
     fields += [name for name in ("reference", "customer.name", "customer.phone")
-               if isinstance(_field(data, name), str) and not _field(data, name).strip()]
+               if isinstance(field_at(data, name), str) and not field_at(data, name).strip()]
     fields += [name for name, limit in LIMITS.items()
-               if _field(data, name) is not None
-               and (not isinstance(_field(data, name), str) or len(_field(data, name)) > limit)]
+               if field_at(data, name) is not None
+               and (not isinstance(field_at(data, name), str) or len(field_at(data, name)) > limit)]
     if _bad_lines(data.get("lines")):
         fields.append("lines")
     return list(dict.fromkeys(fields))
