@@ -2,11 +2,18 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from models.orders.listing import Cursor
 
 from ..filters import DateRangeChecks, check_cursor
+
+# remittance=… on the orders list: the outcome of the statement line that settled the order.
+REMITTANCES = {"unpaid": ("",), "paid": ("remitted", "short", "over"), "remitted": ("remitted",),
+               "short": ("short",), "over": ("over",), "disputed": ("short", "over")}
+REMITTANCE_CHOICES = [("", "Any"), ("unpaid", "Not paid out yet"), ("paid", "Paid out"),
+                      ("remitted", "Paid in full"), ("short", "Paid short"),
+                      ("over", "Paid over"), ("disputed", "Disputed (short or over)")]
 
 
 class ShippingForm(FlaskForm):
@@ -51,6 +58,10 @@ class OrderFilterForm(DateRangeChecks, FlaskForm):
     from_ = DateField("From", validators=[Optional()], name="from")
     to = DateField("To", validators=[Optional()])
     q = StringField("Search", validators=[Optional(), Length(max=100)])
+    # Drill-downs from the money board, shown as removable chips rather than controls.
+    supplier = IntegerField("Supplier", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    remittance = SelectField("Remittance", choices=REMITTANCE_CHOICES, default="")
+    shipped_before = DateField("In its shipping status since before", validators=[Optional()])
     before = HiddenField()
 
     def validate_before(self, field):

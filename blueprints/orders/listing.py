@@ -9,13 +9,16 @@ from sqlalchemy import select
 from wtforms import SelectField
 
 from extensions import db
-from models import Carrier, Channel, User
+from models import Carrier, Channel, Supplier, User
 from models.calls.card import channel_names
 from models.orders.listing import Cursor, OrderFilters
 from models.small_tables import cached, watch
 from models.status import CONFIRMATION_INFO, PUSH_INFO, SHIPPING_INFO, Role
 
-from .forms import OrderFilterForm
+from .forms import REMITTANCE_CHOICES, REMITTANCES, OrderFilterForm
+
+NOT_SHIPPED = "none"  # ship=none: not confirmed yet, so no shipping status
+NO_CARRIER = "none"  # carrier=none: confirmed orders no carrier took yet
 
 
 @dataclass
@@ -55,6 +58,22 @@ class ListFilterForm(OrderFilterForm):
 
     push = SelectField("Push", choices=[], default="")
 
+    def chips(self) -> list[tuple[str, dict]]:
+        """What the hidden filters narrow the list to, each with the arguments without it."""
+        found = []
+        if self.supplier.data:
+            name = db.session.scalar(select(Supplier.name).where(
+                Supplier.id == self.supplier.data)) or f"#{self.supplier.data}"
+            found.append((f"Supplier: {name}", query_args(self, supplier="")))
+        if self.remittance.data:
+            label = dict(REMITTANCE_CHOICES)[self.remittance.data]
+            found.append((f"Remittance: {label}", query_args(self, remittance="")))
+        if self.shipped_before.data:
+            found.append((f"In its shipping status since before "
+                          f"{self.shipped_before.data.isoformat()}",
+                          query_args(self, shipped_before="")))
+        return found
+
 
 def _choices(items) -> list[tuple[str, str]]:
     """Select options with an "any" entry first."""
@@ -65,9 +84,10 @@ def filter_form(args, lookups: Lookups) -> ListFilterForm:
     """The filter form bound to the query string, with its options filled in."""
     form = ListFilterForm(args)
     form.conf.choices = _choices((k, i.label) for k, i in CONFIRMATION_INFO.items())
-    form.ship.choices = _choices((k, i.label) for k, i in SHIPPING_INFO.items())
+    form.ship.choices = _choices((k, i.label) for k, i in SHIPPING_INFO.items()) + [
+        (NOT_SHIPPED, "Not shipped yet")]
     form.channel.choices = _choices(lookups.channels.items())
-    form.carrier.choices = _choices(lookups.carriers.items())
+    form.carrier.choices = _choices(lookups.carriers.items()) + [(NO_CARRIER, "No carrier yet")]
     form.agent.choices = _choices(lookups.agents.items())
     form.push.choices = _choices((k, i.label) for k, i in PUSH_INFO.items())
     return form
@@ -85,9 +105,16 @@ def to_filters(form: ListFilterForm) -> OrderFilters:
     def number(field):
         return int(field.data) if field.data else None
 
+    ship = form.ship.data or None
     return OrderFilters(
-        confirmation=form.conf.data or None, shipping=form.ship.data or None,
-        channel_id=number(form.channel), carrier_id=number(form.carrier),
+        confirmation=form.conf.data or None,
+        shipping=None if ship == NOT_SHIPPED else ship, not_shipped=ship == NOT_SHIPPED,
+        channel_id=number(form.channel),
+        carrier_id=0 if form.carrier.data == NO_CARRIER else number(form.carrier),
+        supplier_id=form.supplier.data or None,
+        remittance=REMITTANCES.get(form.remittance.data or ""),
+        shipped_before=(_utc(form.shipped_before.data, zone) if form.shipped_before.data
+                        else None),
         agent_id=number(form.agent), city=(form.city.data or "").strip() or None,
         push=form.push.data or None,
         created_from=_utc(form.from_.data, zone) if form.from_.data else None,
@@ -106,6 +133,10 @@ def query_args(form: ListFilterForm, **changes) -> dict[str, str]:
             ("push", form.push.data), ("city", form.city.data), ("q", form.q.data),
             ("from", form.from_.data.isoformat() if form.from_.data else ""),
             ("to", form.to.data.isoformat() if form.to.data else ""),
+            ("supplier", str(form.supplier.data) if form.supplier.data else ""),
+            ("remittance", form.remittance.data),
+            ("shipped_before",
+             form.shipped_before.data.isoformat() if form.shipped_before.data else ""),
         ) if value
     }
     args.update(changes)

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-from . import carrier, marketplace, supplier  # noqa: E402,F401
+from . import carrier, marketplace, statements, supplier  # noqa: E402,F401

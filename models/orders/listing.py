@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select, tuple_
 from models.base import db
 from models.phones import looks_like_phone, normalize_phone
 
-from .tables import Order
+from .tables import Order, OrderLine
 
 PAGE_SIZE = 50
 LIST_COLUMNS = (
@@ -53,6 +53,10 @@ class OrderFilters:
     city: str | None = None
     agent_id: int | None = None
     push: str | None = None  # sent / not_sent / error (ix_orders_push_created)
+    not_shipped: bool = False  # no shipping status yet (not confirmed)
+    supplier_id: int | None = None  # has a line from this dropship supplier
+    remittance: tuple[str, ...] | None = None  # outcomes ("" = no statement settled it)
+    shipped_before: datetime | None = None  # UTC: entered its shipping status before
     created_from: datetime | None = None  # UTC, inclusive
     created_to: datetime | None = None  # UTC, exclusive
     search: str = ""
@@ -100,7 +104,21 @@ def filtered(query, f: OrderFilters, region: str = "MA"):
     }
     for column, value in equal.items():
         if value is not None:
-            query = query.where(column == value)
+            # Carrier 0: orders without one (as the money board counts them).
+            query = query.where(column.is_(None) if column is Order.carrier_id and value == 0
+                                else column == value)
+    if f.not_shipped:
+        query = query.where(Order.shipping_status.is_(None))
+    if f.supplier_id is not None:
+        # ix_order_lines_supplier finds the supplier's orders without reading their lines.
+        query = query.where(Order.id.in_(select(OrderLine.order_id).where(
+            OrderLine.supplier_id == f.supplier_id)))
+    if f.remittance is not None:
+        query = query.where(Order.remittance.in_(f.remittance))
+    if f.shipped_before is not None:
+        # As the money board counts a parcel's day: when it entered its status, or arrived.
+        query = query.where(func.coalesce(Order.shipping_changed_at, Order.created_at)
+                            < f.shipped_before)
     if f.created_from is not None:
         query = query.where(Order.created_at >= f.created_from)
     if f.created_to is not None:
