@@ -3,9 +3,14 @@
 import click
 
 from extensions import db
+from models.boards.check import rebuild_call_times
+from models.boards.rollups import TABLES as ROLLUP_TABLES
+from models.boards.rollups import rebuild as rebuild_rollups
 from models.orders.agent_days import rebuild_agent_days
 from models.orders.counter_check import check_counters
 from models.orders.counters import rebuild_counts
+
+ROLLUPS = frozenset(ROLLUP_TABLES)
 
 
 @click.command("check-counters")
@@ -30,6 +35,10 @@ def check_counters_command(fix: bool, since) -> None:
     if "agent_day_counts" in tables:
         rebuild_agent_days(min(d.key[1] for d in differences
                                if d.table == "agent_day_counts"))
+    if tables & ROLLUPS:
+        rebuild_rollups()
+    if "agent_call_counts" in tables:
+        rebuild_call_times(since)
     db.session.commit()
     left = check_counters(since)
     if left:

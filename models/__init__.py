@@ -3,6 +3,8 @@
 from .actor import Actor
 from .audit import AuditEvent
 from .base import db, utcnow
+from .boards import rollups as _rollups  # noqa: F401  (its flush listeners)
+from .boards.tables import AgentCallCount, CodCount, LeadSpeedCount, OrderDayCount
 from .catalog import Carrier, Channel, Product, Supplier, SupplierSku, Warehouse
 from .dropship.tables import ShippingMapping, SupplierFile, SupplierOrder, SupplierOrderLine
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, OutOfStock, TransitionRefused
@@ -24,7 +26,8 @@ from .stock import StockLevel, StockMovement
 from .user import User
 
 __all__ = [
-    "Actor", "AgentDayCount", "ApiKey", "ChannelNews", "ChannelWebhook", "CsvImport",
+    "Actor", "AgentCallCount", "AgentDayCount", "CodCount", "LeadSpeedCount",
+    "OrderDayCount", "ApiKey", "ChannelNews", "ChannelWebhook", "CsvImport",
     "RoutingRule", "AuditEvent", "CallSettings", "Carrier", "CarrierStatusMapping",
     "CarrierWebhook", "Channel", "Conflict", "DomainError", "InvalidInput", "NotAllowed",
     "Order", "OrderLine", "OrderStatusCount", "OutOfStock", "Parcel", "ParcelEvent", "Product",

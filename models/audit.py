@@ -34,6 +34,8 @@ class AuditEvent(db.Model):
     to_value: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An agent's outcome: seconds from taking the card to recording it (time per call).
+    call_seconds: Mapped[int | None]
 
     actor_user: Mapped[User | None] = relationship()
 
@@ -47,4 +49,4 @@ def audit_row(order_id: int | None, actor, kind: str, src: str | None, dst: str 
     return {"order_id": order_id, "order_line_id": line.id if line is not None else None,
             "sku": line.sku if line is not None else None, "actor_user_id": actor.user_id,
             "actor_name": actor.name, "kind": kind, "from_value": src, "to_value": dst,
-            "note": note, "created_at": at or utcnow()}
+            "note": note, "created_at": at or utcnow(), "call_seconds": None}

@@ -16,6 +16,7 @@ from models.errors import Conflict, DomainError, InvalidInput, NotAllowed, Trans
 from models.orders.operations import change_shipping
 from models.orders.tables import Order, OrderLine
 from models.shipping.detection import load_and_detect
+from models.shipping.operations import carried_by
 from models.shipping.tables import Parcel
 from models.status import SUPPLIER_INFO, Party, Shipping, SupplierStatus
 
@@ -165,6 +166,7 @@ def _follow(so: SupplierOrder, tracking: str, carrier_name: str | None, actor: A
           + (f" ({parcel.carrier.name})" if parcel.carrier else " (carrier not recognised)"), now)
     if parcel.leads:
         order = db.session.get(Order, so.order_id)
+        carried_by(order, parcel.carrier_id)
         if order.shipping_status == Shipping.CREATED:
             change_shipping(order, Shipping.SHIPPED, actor, tracking_number=tracking,
                             note=f"shipped by {so.supplier.name}")

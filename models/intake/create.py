@@ -14,6 +14,8 @@ from sqlalchemy import select
 from models.actor import Actor
 from models.audit import AuditEvent
 from models.base import db, utcnow
+from models.boards.rollups import apply as roll
+from models.boards.rollups import facts_for
 from models.bulk import insert_new_rows, insert_rows
 from models.catalog.sales import Carrier, Channel
 from models.errors import DomainError
@@ -136,6 +138,7 @@ def _insert(channel: Channel, fresh: list, catalogue: Catalogue, actor: Actor,
     insert_rows(LINES, lines)
     insert_rows(AuditEvent.__table__, events)
     count_arrivals(channel.id, len(made))
+    roll((None, facts) for facts in facts_for(made).values())
     return made
 
 

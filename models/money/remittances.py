@@ -18,10 +18,14 @@ from sqlalchemy import select
 
 from models.actor import Actor
 from models.base import db
+from models.boards.rollups import apply as roll
+from models.boards.rollups import changed, facts_for
+from models.bulk import update_rows
 from models.catalog import Carrier
 from models.errors import InvalidInput
 from models.intake.csvfile import CsvFile, CsvFileError, detect_encoding, sniff_delimiter
 from models.orders import Order
+from models.orders.operations import expire_order
 from models.shipping.detection import normalise
 from models.shipping.tables import Parcel
 from models.text import without_accents
@@ -320,10 +324,14 @@ def _money(cents: int) -> str:
     return f"{cents / 100:.2f}"
 
 
-def match_rows(carrier: Carrier, rows: list[ReadRow]) -> list[dict]:
-    """Each readable row as a remittance line's columns, with its outcome and why."""
+def match_rows(carrier: Carrier, rows: list[ReadRow],
+               leading: set[int] | None = None) -> list[dict]:
+    """Each readable row as a remittance line's columns, with its outcome and why; the ids
+    of matched parcels that carry their order's cash are added to `leading`."""
     parcels = find_parcels(carrier.id, {r.tracking_number for r in rows}
                            | {r.spelled for r in rows})
+    if leading is not None:
+        leading.update(m.parcel_id for m in parcels.values() if m.leads)
     settled = settled_parcels({m.parcel_id for m in parcels.values()})
     seen: dict[str, int] = {}
     lines = []
@@ -398,7 +406,8 @@ def import_statement(carrier: Carrier, file_name: str, content: bytes, columns: 
     if not read.rows:
         # Nothing to store: the same file, once the mapping is right, must still import.
         return ImportResult(None, read.refused)
-    lines = match_rows(carrier, read.rows)
+    leading: set[int] = set()
+    lines = match_rows(carrier, read.rows, leading)
     counted = [line for line in lines if line["outcome"] != DUPLICATE]
     statement = RemittanceStatement(
         carrier_id=carrier.id, file_name=file_name[:255], file_sha256=digest,
@@ -412,4 +421,24 @@ def import_statement(carrier: Carrier, file_name: str, content: bytes, columns: 
     db.session.flush()
     db.session.add_all(RemittanceLine(statement_id=statement.id, **line) for line in lines)
     db.session.flush()
+    settle_orders([line for line in lines if line["outcome"] in SETTLING], leading)
     return ImportResult(statement, read.refused)
+
+
+def settle_orders(lines: list[dict], leading: set[int]) -> None:
+    """Write on each order what the line settling its leading parcel said, and move the
+    money rollups with it (a supplier's extra parcel of the same order carries no cash)."""
+    settling = {line["order_id"]: line for line in lines if line["parcel_id"] in leading}
+    if not settling:
+        return
+    before = facts_for(settling)
+    rows = [{"id": order_id, "remittance": line["outcome"],
+             "remitted_cents": line["amount_cents"], "remittance_fees_cents": line["fees_cents"]}
+            for order_id, line in sorted(settling.items())]
+    # The version moves too: a writer that read the order before this must not write
+    # rollups from what it read.
+    update_rows(Order.__table__, rows, extra_set="version = orders.version + 1")
+    roll((before[row["id"]], changed(before[row["id"]], **row)) for row in rows
+         if row["id"] in before)
+    for order_id in settling:
+        expire_order(order_id)

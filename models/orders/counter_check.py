@@ -6,7 +6,9 @@ Checked:
 - agent_day_counts: calls, confirmed, streak and last_action_at per (agent, day)
   against the agents' confirmation audit events, folded exactly as
   rebuild_agent_days folds them (events of users whose role is agent; a user whose
-  role changed since is recounted under the new role, as the rebuild would).
+  role changed since is recounted under the new role, as the rebuild would);
+- the boards' rollups (order_day_counts, lead_speed_counts, cod_counts) against a fold
+  of every order, and agent_call_counts against the agents' timed outcome events.
 """
 
 from collections import Counter
@@ -17,6 +19,12 @@ from sqlalchemy import func, select
 
 from models.audit import AuditEvent
 from models.base import db
+from models.boards.check import (
+    counted_call_times,
+    counted_rollups,
+    stored_call_times,
+    stored_rollups,
+)
 from models.user import User
 
 from .agent_days import TABLE as AGENT_DAYS
@@ -95,6 +103,20 @@ def agent_day_differences(since: date | None = None) -> list[Difference]:
     return differences
 
 
+def rollup_differences() -> list[Difference]:
+    """The boards' rollups against a fold of every order."""
+    counted, stored = counted_rollups(), stored_rollups()
+    return [Difference(key[0], key[1:], counted.get(key, 0), stored.get(key, 0))
+            for key in sorted(counted.keys() | stored.keys(), key=str)
+            if counted.get(key) != stored.get(key)]
+
+
+def call_time_differences(since: date | None = None) -> list[Difference]:
+    """agent_call_counts (from `since` on) against the agents' timed outcomes."""
+    return _compare("agent_call_counts", counted_call_times(since), stored_call_times(since))
+
+
 def check_counters(since: date | None = None) -> list[Difference]:
     """Every counter that differs from a recount of what it counts (empty: all match)."""
-    return status_differences() + agent_day_differences(since)
+    return (status_differences() + agent_day_differences(since) + rollup_differences()
+            + call_time_differences(since))

@@ -16,6 +16,8 @@ from sqlalchemy.orm.util import identity_key
 from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db, utcnow
+from models.boards.rollups import apply as roll
+from models.boards.rollups import call_seconds, changed, count_call_time, facts_for
 from models.bulk import insert_rows, update_rows
 from models.dropship.operations import cancel_for_order, split_order
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
@@ -157,7 +159,8 @@ def confirmation_values(order, lines, move: Move, actor: Actor,
     if move.dst == Confirmation.CONFIRMED:
         if not lines:
             raise InvalidInput(f"Order #{order.id} has no lines to confirm.")
-        values.update(confirmed_at=now, shipping_status=Shipping.CREATED.value)
+        values.update(confirmed_at=now, shipping_status=Shipping.CREATED.value,
+                      shipping_changed_at=now)
     return values
 
 
@@ -202,6 +205,8 @@ def write_confirmation(order, lines, move: Move, actor: Actor, *,
     now = utcnow()
     events = [audit_row(order.id, actor, "confirmation", move.src.value, move.dst.value,
                         move.note, now)]
+    seconds = call_seconds(order.claimed_at, now) if actor.acts_as(Party.AGENT) else None
+    events[0]["call_seconds"] = seconds
     values = confirmation_values(order, lines, move, actor, callback_at, now)
     values["updated_at"] = now
     result = Outcome(order, "confirmation", move.src.value, move.dst.value)
@@ -227,6 +232,8 @@ def write_confirmation(order, lines, move: Move, actor: Actor, *,
         # The channel auto-processes dropship orders: its supplier's job submits them.
         result.due.append(Effect.SUBMIT_TO_SUPPLIER)
     day = count_call(actor.user_id, move.dst, now) if actor.acts_as(Party.AGENT) else None
+    if seconds is not None:
+        count_call_time(actor.user_id, seconds, now)
     return result, day
 
 
@@ -237,6 +244,9 @@ def write_order(order, values: dict, events: list[dict], *, stock=None) -> None:
     when it changed), then the stock taken for a confirmation (`stock` = (lines, actor)),
     the audit events in one INSERT and the status counters.
     """
+    before = facts_for([order.id]).get(order.id)
+    if "agent_id" in values and before is not None and before.first_call_at is None:
+        values = {**values, "first_call_at": values["last_attempt_at"]}  # speed to lead
     if db.session.execute(_WRITE_ORDER.values(**values),
                           {"order_id": order.id, "seen": order.version}).rowcount != 1:
         raise Conflict(f"Order #{order.id} was changed by someone else meanwhile; "
@@ -248,6 +258,8 @@ def write_order(order, values: dict, events: list[dict], *, stock=None) -> None:
     count_move(order.channel_id, (order.confirmation_status, order.shipping_status),
                (values["confirmation_status"], values.get("shipping_status",
                                                          order.shipping_status)))
+    if before is not None:
+        roll([(before, changed(before, **values))])
     expire_order(order.id)
 
 
@@ -337,12 +349,13 @@ def write_shipping(moves: list[ShippingWrite], now: datetime) -> None:
     """
     if not moves:
         return
-    changed = update_rows(
+    before = facts_for(m.order_id for m in moves)
+    written = update_rows(
         Order.__table__,
-        [{"id": m.order_id, "version": m.version, "shipping_status": m.dst, "updated_at": now}
-         for m in moves],
+        [{"id": m.order_id, "version": m.version, "shipping_status": m.dst, "updated_at": now,
+          "shipping_changed_at": now} for m in moves],
         match=("id", "version"), extra_set="version = orders.version + 1")
-    if changed != len(moves):
+    if written != len(moves):
         raise Conflict("The order was changed by someone else meanwhile; nothing was saved."
                        if len(moves) == 1 else
                        "Some orders changed while these moves were written; nothing was saved.")
@@ -351,6 +364,8 @@ def write_shipping(moves: list[ShippingWrite], now: datetime) -> None:
     schedule_news([(m.order_id, m.channel_id) for m in moves if m.dst == Shipping.SHIPPED], now)
     count_moves((m.channel_id, (m.confirmation_status, m.src), (m.confirmation_status, m.dst))
                 for m in moves)
+    roll((before[m.order_id], changed(before[m.order_id], shipping_status=m.dst,
+                                      shipping_changed_at=now)) for m in moves)
     for m in moves:
         expire_order(m.order_id)
 

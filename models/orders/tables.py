@@ -81,6 +81,14 @@ class Order(Timestamps, db.Model):
     paid: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # The channel canceled the order after it was confirmed: an operator decides.
     channel_canceled_at: Mapped[datetime | None]
+    # What the boards measure (models/boards/rollups.py): when an agent first recorded
+    # an outcome (speed to lead), when the shipping status last changed (overdue payouts),
+    # and what the carrier's remittance statement said of its cash.
+    first_call_at: Mapped[datetime | None]
+    shipping_changed_at: Mapped[datetime | None]
+    remittance: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    remitted_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    remittance_fees_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     # Optimistic lock: every UPDATE checks and bumps it, so concurrent edits
     # fail loudly instead of overwriting each other.
     version: Mapped[int] = mapped_column(default=1)
@@ -120,6 +128,8 @@ class OrderLine(db.Model):
     """One product on an order, served from a warehouse or a dropship supplier."""
 
     __tablename__ = "order_lines"
+    # The orders list filtered by supplier finds an order's dropship lines by supplier.
+    __table_args__ = (Index("ix_order_lines_supplier", "supplier_id", "order_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

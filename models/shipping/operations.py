@@ -33,6 +33,13 @@ def parcel_of(order_id: int) -> Parcel | None:
         order_id=order_id, supplier_order_id=None)).scalar_one_or_none()
 
 
+def carried_by(order: Order, carrier_id: int | None) -> None:
+    """The order's carrier follows its leading parcel's: the orders list, the boards and
+    the money figures all count an order under the carrier that holds its cash."""
+    if carrier_id is not None and order.carrier_id != carrier_id:
+        order.carrier_id = carrier_id
+
+
 def open_parcel(order: Order) -> Parcel:
     """The order's parcel, opened with its carrier and an idempotency key if it has none.
 
@@ -51,6 +58,7 @@ def open_parcel(order: Order) -> Parcel:
                     detection_confidence=100 if detected_by == "order" else 30,
                     idempotency_key=f"cb-{uuid.uuid4().hex}")
     db.session.add(parcel)
+    carried_by(order, carrier_id)
     db.session.flush()
     return parcel
 
@@ -155,6 +163,8 @@ def set_tracking(order: Order, tracking_number: str, carrier_id: int | None, act
         parcel.registered_at = None  # the registration job tells the carrier (or accepts it)
     parcel.tracking_number = tracking_number
     parcel.carrier_id = carrier_id
+    if parcel.leads:
+        carried_by(order, carrier_id)
     parcel.detected_by, parcel.detection_confidence = method, confidence
     parcel.last_error = parcel.last_error_at = None
     db.session.add(AuditEvent(**audit_row(order.id, actor, "parcel", before, tracking_number,
