@@ -333,3 +333,31 @@ def test_fetch_statement_only_for_api_carriers(login, make_carrier):
                         htmx=True).status_code == 404
     assert login("operator").post(f"{URL}/remittances/fetch",
                                   data={"carrier_id": str(local.id)}).status_code == 403
+
+
+def test_money_board_through_the_real_door(login, api_carrier, delivered_at_sandbox,
+                                           parcel_order):
+    """Orders confirmed and moved by the door, cash settled by a fetched statement."""
+    full = numbers(short=False, how_many=2)
+    short, = numbers(short=True, how_many=1)
+    paid = [delivered_at_sandbox(tn, 12900) for tn in full]
+    disputed = delivered_at_sandbox(short, 20000)
+    on_the_road, _ = parcel_order("shipped", carrier=api_carrier, cod_amount_cents=4000)
+    coming_back, _ = parcel_order("in_return", carrier=api_carrier, cod_amount_cents=3000)
+    waiting, _ = parcel_order("delivered", carrier=api_carrier, cod_amount_cents=5000)
+    manager = login("manager")
+    before = linked_figures(row_html(manager.get(URL).get_data(as_text=True), api_carrier.id))
+    assert before["awaiting"][0] == 4 and before["paid"][0] == 0
+    assert fetch(manager, api_carrier).status_code == 200
+    page = manager.get(URL).get_data(as_text=True)
+    row = row_html(page, api_carrier.id)
+    figures = linked_figures(row)
+    assert listed(manager, figures["awaiting"][1]) == {waiting.id}
+    assert listed(manager, figures["paid"][1]) == {o.id for o in [*paid, disputed]}
+    assert listed(manager, figures["short"][1]) == {disputed.id}
+    assert listed(manager, figures["shipped"][1]) == {on_the_road.id}
+    assert listed(manager, figures["in_return"][1]) == {coming_back.id}
+    assert figures["overdue"][0] == 0 and figures["over"][0] == 0
+    # Paid out: 129.00 × 2 + 190.00 collected; fees 15.00 a parcel; short by 10.00.
+    assert "<small>448.00</small>" in row and "45.00<br><small>net 403.00</small>" in row
+    assert "<small>-10.00</small>" in row
