@@ -25,6 +25,7 @@ from models.boards.check import (
     stored_call_times,
     stored_rollups,
 )
+from models.boards.rollups import TABLES as ROLLUP_TABLES
 from models.user import User
 
 from .agent_days import TABLE as AGENT_DAYS
@@ -106,7 +107,14 @@ def agent_day_differences(since: date | None = None) -> list[Difference]:
 def rollup_differences() -> list[Difference]:
     """The boards' rollups against a fold of every order."""
     counted, stored = counted_rollups(), stored_rollups()
-    return [Difference(key[0], key[1:], counted.get(key, 0), stored.get(key, 0))
+
+    def shown(values: tuple | None, key: tuple):
+        width = len(ROLLUP_TABLES[key[0]][2])
+        values = values or (0,) * width
+        return values[0] if width == 1 else values  # a single count reads as a number
+
+    return [Difference(key[0], key[1:], shown(counted.get(key), key),
+                       shown(stored.get(key), key))
             for key in sorted(counted.keys() | stored.keys(), key=str)
             if counted.get(key) != stored.get(key)]
 

@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import select, update
 
 from extensions import db
-from models import Actor
+from models import Actor, utcnow
 from models.orders.agent_days import TABLE as AGENT_DAYS
 from models.orders.counters import OrderStatusCount
 from models.orders.operations import change_confirmation
@@ -91,3 +91,28 @@ def test_check_counters_since_skips_older_agent_days(runner, make_order, make_us
     assert runner.invoke(args=["check-counters", "--since", "2000-01-01"]).exit_code == 1
     bad = runner.invoke(args=["check-counters", "--since", "yesterday"])
     assert bad.exit_code == 2 and "yesterday" in bad.output
+
+
+def test_check_counters_fix_repairs_board_rollups_and_call_times(runner, make_order,
+                                                                  make_user):
+    from models.boards.tables import AgentCallCount, CodCount, OrderDayCount
+
+    agent = make_user("agent")
+    order = make_order(claimed_by_id=agent.id, claimed_at=utcnow(), city="Rabat")
+    change_confirmation(order, "confirmed", Actor.of(agent))
+    db.session.commit()
+    db.session.execute(update(OrderDayCount).where(OrderDayCount.dim == "city")
+                       .values(n=OrderDayCount.n + 5))
+    db.session.execute(CodCount.__table__.delete())
+    db.session.execute(AgentCallCount.__table__.delete())
+    db.session.commit()
+    result = runner.invoke(args=["check-counters"])
+    assert result.exit_code == 1
+    assert "order_day_counts (city, Rabat, " in result.output
+    assert "counted 1, stored 6" in result.output
+    assert "cod_counts (" in result.output and "agent_call_counts (" in result.output
+    fixed = runner.invoke(args=["check-counters", "--fix"])
+    assert fixed.exit_code == 0, fixed.output
+    assert "counters match" in fixed.output
+    again = runner.invoke(args=["check-counters"])
+    assert (again.exit_code, again.output.strip()) == (0, "counters match")
