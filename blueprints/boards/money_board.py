@@ -4,6 +4,7 @@ overdue setting, and fetching a statement from a carrier's API."""
 from flask import Response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Actor, Carrier
@@ -111,10 +112,16 @@ def fetch_statement():
     try:
         result = fetch_and_import(carrier, Actor.of(current_user), today())
         db.session.commit()
-    except FetchError as failed:
+    except (FetchError, InvalidInput) as failed:
         db.session.rollback()
-        return _page(_form(_carriers(), carrier.id), status=failed.status,
-                     problem=failed.message)
+        status = failed.status if isinstance(failed, FetchError) else failed.status_code
+        return _page(_form(_carriers(), carrier.id), status=status, problem=failed.message)
+    except IntegrityError:
+        # Two fetches of the same carrier at once: the database refused the second.
+        db.session.rollback()
+        return _page(_form(_carriers(), carrier.id), status=409,
+                     problem="Another statement of this carrier was being imported at the "
+                     "same moment. Fetch again to see its result.")
     if result.statement is None and not result.refused:
         return _page(_form(_carriers(), carrier.id),
                      saved=f"{carrier.name}'s statement lists no delivered parcel yet: "
