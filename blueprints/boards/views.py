@@ -1,14 +1,30 @@
-"""Manager boards."""
+"""The manager's status board: what arrived in a period, where it stands, live."""
 
-from models.orders.queries import status_matrix
+from flask import request
+
 from models.status import Role
 
 from ..web import render, role_required
 from . import bp
+from .board import board_of, percent
+from .forms import board_form
+
+
+def board_page(template: str):
+    """The board for the query string's filters, or the form's problems as a 422."""
+    form = board_form(request.args)
+    if not form.validate():
+        return render(template, block="live", status=422, form=form, board=None,
+                      percent=percent)
+    return render(template, block="live", form=form, board=board_of(form), percent=percent)
 
 
 @bp.get("/")
 @role_required(Role.MANAGER)
 def index():
-    """The manager's home: every order counted by both statuses."""
-    return render("boards/index.html", matrix=status_matrix())
+    """Status counts, rates, funnel and trends of the orders that arrived in a period."""
+    return board_page("boards/index.html")
+
+
+# The TV screen and the CSV files register their routes on the same blueprint.
+from . import export, tv  # noqa: E402,F401
