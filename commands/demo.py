@@ -28,9 +28,13 @@ from models import (
     Warehouse,
     utcnow,
 )
+from models.boards.backfill import date_from_history
+from models.boards.check import rebuild_call_times
+from models.boards.rollups import rebuild as rebuild_rollups
 from models.dropship.mappings import fold
 from models.dropship.operations import move as move_supplier_order
 from models.dropship.tables import ShippingMapping, SupplierOrder
+from models.orders.agent_days import local_day, rebuild_agent_days
 from models.orders.operations import change_confirmation, change_shipping, reopen_order
 from models.status import Confirmation, DeliveryMode, Shipping
 from models.stock.ledger import receive_stock
@@ -349,6 +353,7 @@ def seed(orders: int = 300, seed: int = 7) -> dict[str, int]:
     db.session.flush()
     _parcels(sandbox)
     _supplier_history(actors)
+    _date_board_facts(now)
     return {
         "users": len(users),
         "warehouses": len(warehouses),
@@ -448,6 +453,18 @@ def _supplier_history(actors: dict[str, Actor]) -> None:
                                  "carrier_name": order.carrier.name if order.carrier else None},
                      }[to]
             move_supplier_order(so, to, actor, note=note, now=when, **extra)
+
+
+def _date_board_facts(now: datetime) -> None:
+    """The operations wrote the boards' columns and counters at seeding time: date them
+    from the back-dated history, then fold the rollups and the agents' days again."""
+    db.session.flush()
+    connection = db.session.connection()
+    date_from_history(connection)
+    rebuild_rollups(connection)
+    rebuild_agent_days(local_day(now) - timedelta(days=DAYS + 1))
+    rebuild_call_times(None)
+    db.session.expire_all()
 
 
 def _refuse_if_filled() -> None:
@@ -832,6 +849,8 @@ def _play(
         elif step.op == "confirmation":
             if step.who in users:
                 order.claimed_by_id = users[step.who].id
+                # The agent held the card for a while: the boards' time per call.
+                order.claimed_at = utcnow() - timedelta(seconds=40 + (order.id * 37) % 260)
             callback_at = None
             if step.callback:
                 kind, minutes = step.callback

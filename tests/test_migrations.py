@@ -60,3 +60,36 @@ def test_agent_day_counts_are_filled_from_the_audit_trail(tmp_path):
         day = agent_day(7, today)
         db.engine.dispose()
     assert (day.calls, day.confirmed, day.streak) == (3, 2, 2)
+
+
+def test_board_columns_and_rollups_are_filled_from_history(app, make_order, make_user,
+                                                           make_carrier):
+    """Upgrading to 0009 dates first calls and shipping changes from the audit trail, takes
+    the carrier from the leading parcel, and folds the rollups the door would have kept."""
+    from flask_migrate import downgrade
+
+    from models import Actor, Order, Parcel
+    from models.boards.check import counted_rollups, stored_rollups
+    from models.orders.operations import change_confirmation, change_shipping
+
+    agent, carrier = make_user("agent"), make_carrier()
+    order = make_order(carrier_id=None, claimed_by_id=agent.id, claimed_at=utcnow())
+    change_confirmation(order, "confirmed", Actor.of(agent))
+    db.session.add(Parcel(order_id=order.id, carrier_id=carrier.id, tracking_number="MIG1",
+                          idempotency_key="mig-1"))
+    order.carrier_id = carrier.id
+    change_shipping(order, "fulfilled", Actor.of(make_user("operator")))
+    change_shipping(order, "shipped", Actor.carrier("test"))
+    db.session.commit()
+    kept = db.session.execute(text(
+        "SELECT carrier_id, first_call_at, shipping_changed_at FROM orders")).one()
+    door = stored_rollups()
+    order_id = order.id
+    db.session.remove()
+    downgrade(directory=MIGRATIONS, revision="0008_money")
+    upgrade(directory=MIGRATIONS)
+    filled = db.session.execute(text(
+        "SELECT carrier_id, first_call_at, shipping_changed_at FROM orders")).one()
+    assert filled == kept
+    assert stored_rollups() == counted_rollups() == door
+    assert db.session.get(Order, order_id).shipping_status == "shipped"

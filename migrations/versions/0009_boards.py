@@ -81,27 +81,12 @@ def upgrade():
 
 def _fill():
     """Fill the new columns from the data that knows them, then fold every order."""
-    op.execute(
-        "UPDATE orders SET carrier_id = (SELECT parcels.carrier_id FROM parcels"
-        " WHERE parcels.order_id = orders.id AND parcels.leads"
-        " AND parcels.carrier_id IS NOT NULL"
-        " ORDER BY parcels.supplier_order_id IS NOT NULL, parcels.id LIMIT 1)"
-        " WHERE carrier_id IS NULL")
-    op.execute("UPDATE orders SET shipping_changed_at = updated_at"
-               " WHERE shipping_status IS NOT NULL")
-    op.execute(
-        "UPDATE orders SET first_call_at = (SELECT min(audit_events.created_at)"
-        " FROM audit_events JOIN users ON users.id = audit_events.actor_user_id"
-        " WHERE audit_events.order_id = orders.id AND audit_events.kind = 'confirmation'"
-        " AND users.role = 'agent') WHERE attempts > 0")
-    op.execute(
-        "UPDATE orders SET remittance = settled.outcome,"
-        " remitted_cents = settled.amount_cents, remittance_fees_cents = settled.fees_cents"
-        " FROM (SELECT order_id, outcome, amount_cents, fees_cents FROM remittance_lines"
-        " WHERE outcome IN ('remitted', 'short', 'over') AND order_id IS NOT NULL) AS settled"
-        " WHERE settled.order_id = orders.id")
+    from models.boards.backfill import date_from_history
     from models.boards.rollups import rebuild
-    rebuild(op.get_bind())
+
+    connection = op.get_bind()
+    date_from_history(connection)
+    rebuild(connection)
 
 
 def downgrade():

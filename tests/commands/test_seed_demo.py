@@ -278,6 +278,19 @@ def test_some_new_leads_repeat_an_earlier_phone(ctx):
     assert fake_before >= 2
 
 
+def test_every_counter_and_board_rollup_matches_the_dated_history(ctx):
+    from models.boards.check import stored_rollups
+    from models.orders.counter_check import check_counters
+
+    assert check_counters() == []
+    stored = stored_rollups()
+    days = {key[3] for key in stored if key[0] == "order_day_counts"}
+    assert len(days) > 7  # the arrivals spread over the demo's two weeks
+    assert any(key[0] == "lead_speed_counts" for key in stored)
+    first_calls = db.session.scalars(select(Order).where(Order.first_call_at.is_not(None)))
+    assert all(o.created_at <= o.first_call_at <= utcnow() for o in first_calls)
+
+
 def test_seeding_twice_is_refused(ctx):
     with pytest.raises(click.ClickException):
         seed(orders=5)
