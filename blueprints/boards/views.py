@@ -2,6 +2,8 @@
 
 from flask import request
 
+from models.boards.agents import agent_rows
+from models.boards.speed import speed_to_lead
 from models.status import Role
 
 from ..web import render, role_required
@@ -16,7 +18,10 @@ def board_page(template: str):
     if not form.validate():
         return render(template, block="live", status=422, form=form, board=None,
                       percent=percent)
-    return render(template, block="live", form=form, board=board_of(form), percent=percent)
+    board = board_of(form)
+    return render(template, block="live", form=form, board=board, percent=percent,
+                  agents=agent_rows(board.period), period=board.period,
+                  speed=speed_to_lead(board.period, form.chosen_slice()))
 
 
 @bp.get("/")

@@ -264,3 +264,16 @@ def test_trends_chart_and_table_show_each_day(login, confirmed, make_order):
     assert re.search(rf'<tr data-day="{day}"><td>{day}</td><td class="num">1</td>\s*'
                      r'<td class="num">1</td>', page)
     assert page.count("<tr data-day=") == 7
+
+
+def test_board_shows_speed_to_lead_and_the_agents_who_called(login, confirmed, make_user):
+    order = confirmed(city="Rabat")
+    manager = login("manager")
+    page = manager.get("/boards/").get_data(as_text=True)
+    assert "Speed to lead" in page
+    assert "1 leads, 1 called, 0 not called yet." in page
+    agent_id = db.session.get(type(order), order.id).agent_id
+    assert f'<tr data-agent="{agent_id}">' in page
+    # A slice narrows speed to lead too: another city's board has no lead.
+    other = manager.get("/boards/?city=Fès").get_data(as_text=True)
+    assert "0 leads, 0 called, 0 not called yet." in other

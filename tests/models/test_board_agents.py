@@ -177,7 +177,7 @@ def render(rows, period) -> str:
     return " ".join(render_template("boards/_agents.html", agents=rows, period=period).split())
 
 
-def test_table_links_confirmed_to_the_orders_list(app, make_order, make_user):
+def test_table_links_the_rate_to_the_orders_it_is_over(app, make_order, make_user):
     agent = make_user("agent", name="Amina <b>")
     make_user("agent", name="Badr")
     called(make_order, agent, "confirmed", seconds=47)
@@ -187,10 +187,9 @@ def test_table_links_confirmed_to_the_orders_list(app, make_order, make_user):
     day = period.first.isoformat()
     assert f"<caption>Agents, {day} to {day}</caption>" in html
     assert "Amina &lt;b&gt;" in html  # a name is text, never markup
-    assert (f'href="/orders/?agent={agent.id}&amp;conf=confirmed&amp;to={day}'
-            f'&amp;from={day}"') in html
+    assert (f'<a href="/orders/?agent={agent.id}&amp;to={day}&amp;from={day}">100 %</a>'
+            in html)
     assert "<th scope=\"col\"></th>" not in html
-    assert '<td class="num">100 %</td>' in html
     assert '<td class="num">45 s</td>' in html
     assert '<td class="num">—</td>' in html  # Badr's rates, and Amina's delivery rate
     assert "Confirmation rate = confirmed ÷ (confirmed + canceled + fake)" in html
