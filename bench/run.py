@@ -319,11 +319,13 @@ def wrk_binary() -> str:
 
 def run_wrk(wrk: str, base: str, paths_file: Path, seconds: int, clients: int,
             cookie: str | None, lua: Path = LUA, threads: int | None = None,
-            env: dict | None = None) -> dict:
+            env: dict | None = None, headers: tuple[str, ...] = ()) -> dict:
     """One wrk run; its figures, parsed."""
     command = [wrk, f"-t{threads or min(2, clients)}", f"-c{clients}", f"-d{seconds}s",
                "--latency", "--timeout", WRK_TIMEOUT, "-s", str(lua),
                "-H", f"User-Agent: {USER_AGENT}"]
+    for header in headers:
+        command += ["-H", header]
     if cookie:
         command += ["-H", f"Cookie: session={cookie}"]
     command += [base + "/", "--", str(paths_file)]
@@ -369,9 +371,11 @@ def parse_wrk(output: str) -> dict:
     return figures
 
 
-def probe(base: str, paths: list[str], cookie: str | None) -> str | None:
+def probe(base: str, paths: list[str], cookie: str | None,
+          extra: tuple[str, ...] = ()) -> str | None:
     """Why the first paths cannot be benchmarked (a missing route, an error), or None."""
-    headers = {"User-Agent": USER_AGENT}
+    headers = {"User-Agent": USER_AGENT,
+               **dict(h.split(": ", 1) for h in extra)}
     cookies = {"session": cookie} if cookie else None
     for path in paths[:3]:
         try:
@@ -439,7 +443,9 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
         return intake.judge_api({**result, "status": "failed", "reason": reason} if reason
                                 else result)
     else:
-        reason = probe(server.base, paths, cookie)
+        reason = probe(server.base, paths, cookie, scenario.headers)
+        if scenario.headers:
+            wrk_options = {"headers": scenario.headers}
         if reason:
             return {**result, "status": "failed", "reason": reason}
     paths_file = generate.DATA_DIR / "paths" / f"{scenario.name}.txt"

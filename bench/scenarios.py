@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from commands.demo import format_phone
 from models.status import Confirmation, Shipping
 
+from . import boards
 from .dropship import HISTORY, HISTORY_MEMORY, history_paths
 from .intake import API, API_TARGET_RATIO
 
@@ -48,6 +49,8 @@ class Scenario:
     # carrier webhook deliveries (bench/shipping.py, bench/webhook.lua); "api_orders": new
     # orders POSTed with a channel's key (bench/intake.py, bench/api_orders.lua).
     kind: str = "paths"
+    # Extra request headers, e.g. htmx's for a board's live poll (a fragment).
+    headers: tuple[str, ...] = ()
 
     @property
     def has_target(self) -> bool:
@@ -146,6 +149,23 @@ SCENARIOS = [
              "first page of each filter (supplier, channel, outcome, a week) and deeper keyset "
              "pages from real rows' cursors (bench/dropship.py)", history_paths,
              role="operator", baseline=HISTORY_MEMORY, min_ratio=0.5),
+    # The manager boards read rollups only (bench/boards.py): the same cost at any volume.
+    Scenario(boards.STATUS, "/boards/ as a manager: today, 7 or 30 days, alone or narrowed "
+             "by one channel, agent or city", boards.status_board_paths, role="manager",
+             max_p99_ms=20),
+    Scenario(boards.STATUS_POLL, "the status board's live poll (htmx fragment, every 5 s on "
+             "a wall screen): the same paths with HX-Request", boards.status_board_paths,
+             role="manager", max_p99_ms=20, headers=boards.HTMX),
+    Scenario(boards.STATUS_ALONE, "/boards/ as status_board, one client at a time: a "
+             "request's own latency, no queue", boards.status_board_paths, role="manager",
+             concurrency=1, max_p99_ms=20),
+    Scenario(boards.MONEY, "/boards/money as a manager: every carrier's cash",
+             fixed("/boards/money"), role="manager", max_p99_ms=20),
+    Scenario(boards.MONEY_POLL, "the money board's live poll (htmx fragment every 5 s)",
+             fixed("/boards/money"), role="manager", max_p99_ms=20, headers=boards.HTMX),
+    Scenario(boards.MONEY_ALONE, "/boards/money, one client at a time: a request's own "
+             "latency, no queue", fixed("/boards/money"), role="manager", concurrency=1,
+             max_p99_ms=20),
     # Stores webhook rows, deleted afterwards (bench/shipping.py).
     Scenario("shipping_webhook", "POST /api/v1/carriers/sandbox/webhook: a signed sandbox "
              "delivery, a new delivery id each time (verify the HMAC, store once, nudge the "
