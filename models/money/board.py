@@ -14,7 +14,7 @@ from models.boards.tables import UNPAID, CodCount
 from models.catalog import Carrier
 from models.status import Shipping
 
-from .tables import OVER, SETTLING, SHORT, UNKNOWN, RemittanceLine, RemittanceStatement
+from .tables import OVER, SETTLING, SHORT, RemittanceStatement
 
 NO_CARRIER = 0  # cod_counts' carrier of confirmed orders that have none yet
 WAITING = (Shipping.CREATED.value, Shipping.FULFILLED.value)
@@ -134,11 +134,11 @@ def _cod_groups(before: date):
 
 def _unknown_lines() -> dict[int, tuple[int, int]]:
     """Per carrier: statement lines whose tracking number matched no parcel, and their cash."""
-    return {carrier_id: (n, cents or 0) for carrier_id, n, cents in db.session.execute(
-        select(RemittanceStatement.carrier_id, func.count(), func.sum(RemittanceLine.amount_cents))
-        .join(RemittanceStatement, RemittanceStatement.id == RemittanceLine.statement_id)
-        .where(RemittanceLine.outcome == UNKNOWN)
-        .group_by(RemittanceStatement.carrier_id))}
+    statements = RemittanceStatement
+    return {carrier_id: (int(n), int(cents)) for carrier_id, n, cents in db.session.execute(
+        select(statements.carrier_id, func.sum(statements.unknown_lines),
+               func.sum(statements.unknown_cents))
+        .group_by(statements.carrier_id)) if n}
 
 
 def money_board(today: date, overdue_days: int) -> MoneyBoard:

@@ -416,7 +416,10 @@ def import_statement(carrier: Carrier, file_name: str, content: bytes, columns: 
         collected_cents=sum(line["amount_cents"] for line in counted),
         fees_cents=sum(line["fees_cents"] for line in counted),
         disputed_cents=sum(line["difference_cents"] for line in counted
-                           if line["outcome"] in (SHORT, OVER)))
+                           if line["outcome"] in (SHORT, OVER)),
+        unknown_lines=sum(1 for line in counted if line["outcome"] == UNKNOWN),
+        unknown_cents=sum(line["amount_cents"] for line in counted
+                          if line["outcome"] == UNKNOWN))
     db.session.add(statement)
     db.session.flush()
     db.session.add_all(RemittanceLine(statement_id=statement.id, **line) for line in lines)

@@ -55,6 +55,10 @@ class RemittanceStatement(db.Model):
     fees_cents: Mapped[int] = mapped_column(default=0)
     # Sum of the differences of short (negative) and over (positive) lines.
     disputed_cents: Mapped[int] = mapped_column(default=0)
+    # Lines whose tracking number matched no parcel, and their cash: the money board sums
+    # these per carrier (statements are few; their lines are not).
+    unknown_lines: Mapped[int] = mapped_column(default=0, server_default="0")
+    unknown_cents: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def net_cents(self) -> int:

@@ -7,7 +7,6 @@ import pytest
 from flask import current_app
 
 from extensions import db
-from models import RemittanceLine, RemittanceStatement
 from models.boards.period import today
 from models.errors import InvalidInput
 from models.money.board import money_board, overdue_before
@@ -119,16 +118,14 @@ def test_money_board_overdue_boundary_is_n_days(cash, overdue_days):
     assert overdue_before(today(), overdue_days) == today() - timedelta(days=overdue_days)
 
 
-def test_money_board_unknown_statement_lines(cash):
-    statement = RemittanceStatement(carrier_id=cash.carrier.id, file_name="s.csv",
-                                    file_sha256="x" * 64)
-    db.session.add(statement)
-    db.session.flush()
-    for line_no, (outcome, amount) in enumerate(
-            [("unknown", 5000), ("unknown", 2500), ("duplicate", 999)], start=2):
-        db.session.add(RemittanceLine(statement_id=statement.id, line_no=line_no,
-                                      tracking_number=f"T{line_no}", amount_cents=amount,
-                                      payout_date=today(), outcome=outcome))
+def test_money_board_unknown_statement_lines(cash, make_user):
+    from models import Actor
+    from models.money.remittances import Columns, import_statement
+
+    content = (b"tracking_number,amount,fees,payout_date\r\n"
+               b"NOPE1,50.00,0,2026-11-20\r\nNOPE2,25.00,0,2026-11-20\r\n"
+               b"NOPE1,9.99,0,2026-11-20\r\n")  # the third line repeats the first
+    import_statement(cash.carrier, "s.csv", content, Columns(), Actor.of(make_user("manager")))
     db.session.commit()
     board = money_board(today(), 14)
     assert (board.rows[0].unknown.n, board.rows[0].unknown.cents) == (2, 7500)
