@@ -54,12 +54,12 @@ class RemittanceForm(FlaskForm):
                        decimal_comma=bool(self.decimal_comma.data))
 
 
-def _carriers() -> list[Carrier]:
+def statement_carriers() -> list[Carrier]:
     """Carriers a statement can come from."""
     return db.session.scalars(select(Carrier).order_by(Carrier.name)).all()
 
 
-def _form(carriers: list[Carrier], carrier_id: int | None = None,
+def remittance_form(carriers: list[Carrier], carrier_id: int | None = None,
           posted: bool = False) -> RemittanceForm:
     """The form as posted, or prefilled with the carrier's saved mapping (or the defaults)."""
     if posted:
@@ -88,7 +88,7 @@ def _statement_context(statement: RemittanceStatement | None) -> dict:
             "statement_carrier": db.session.get(Carrier, statement.carrier_id)}
 
 
-def _page(form: RemittanceForm, status: int = 200, **context):
+def remittances_page(form: RemittanceForm, status: int = 200, **context):
     """The remittances board (the `board` block alone for htmx)."""
     statements = db.session.execute(
         select(RemittanceStatement, Carrier.name)
@@ -108,14 +108,14 @@ def remittances():
     statement = get_or_404(RemittanceStatement, statement_id) if statement_id else None
     carrier_id = request.args.get("carrier_id", type=int) or (
         statement.carrier_id if statement else None)
-    return _page(_form(_carriers(), carrier_id), **_statement_context(statement))
+    return carrier_page(carrier_id, **_statement_context(statement))
 
 
 @bp.post("/money/remittances")
 @role_required(Role.MANAGER)
 def post_remittances():
     """Save the carrier's column mapping, or import a statement file with it."""
-    form = _form(_carriers(), posted=True)
+    form = remittance_form(statement_carriers(), posted=True)
     saving = request.form.get("action") == "save_mapping"
     try:
         if not form.validate():
@@ -124,24 +124,29 @@ def post_remittances():
         if saving:
             save_mapping(carrier, form.columns())
             db.session.commit()
-            return _page(_form(_carriers(), carrier.id),
-                         saved=f"{carrier.name}'s column mapping saved.")
+            return carrier_page(carrier.id, saved=f"{carrier.name}'s column mapping saved.")
         name, content = upload_content(request.files.get("file"))
         result = import_statement(carrier, name, content, form.columns(), Actor.of(current_user))
         db.session.commit()
     except InvalidInput as refused:
         db.session.rollback()
-        return _page(form, status=refused.status_code, problem=refused.message)
+        return remittances_page(form, status=refused.status_code, problem=refused.message)
     except IntegrityError:
         # Two imports of the same carrier at once: the database refused the second.
         db.session.rollback()
-        return _page(form, status=409, problem="Another statement of this carrier was being "
-                     "imported at the same moment. Upload the file again to see its result.")
-    return _imported(carrier, result)
+        return remittances_page(form, status=409, problem=(
+            "Another statement of this carrier was being imported at the same moment. "
+            "Upload the file again to see its result."))
+    return imported_page(carrier, result)
 
 
-def _imported(carrier: Carrier, result: ImportResult):
+def carrier_page(carrier_id: int | None, **context):
+    """The remittances board with the form set to this carrier's saved mapping."""
+    return remittances_page(remittance_form(statement_carriers(), carrier_id), **context)
+
+
+def imported_page(carrier: Carrier, result: ImportResult):
     """The board after an import: the statement's result and the rows refused."""
-    return _page(_form(_carriers(), carrier.id), refused=result.refused,
-                 already_imported=result.already_imported,
-                 **_statement_context(result.statement))
+    return carrier_page(carrier.id, refused=result.refused,
+                        already_imported=result.already_imported,
+                        **_statement_context(result.statement))

@@ -19,7 +19,7 @@ from workers.money import API_KINDS, FetchError, fetch_and_import
 
 from ..web import get_or_404, is_fragment, render, role_required
 from . import bp
-from .money import _carriers, _form, _imported, _page
+from .money import carrier_page, imported_page
 
 CSV_HEADER = [
     "Carrier", "Not with the carrier", "Not with the carrier COD", "In transit",
@@ -115,15 +115,14 @@ def fetch_statement():
     except (FetchError, InvalidInput) as failed:
         db.session.rollback()
         status = failed.status if isinstance(failed, FetchError) else failed.status_code
-        return _page(_form(_carriers(), carrier.id), status=status, problem=failed.message)
+        return carrier_page(carrier.id, status=status, problem=failed.message)
     except IntegrityError:
         # Two fetches of the same carrier at once: the database refused the second.
         db.session.rollback()
-        return _page(_form(_carriers(), carrier.id), status=409,
-                     problem="Another statement of this carrier was being imported at the "
-                     "same moment. Fetch again to see its result.")
+        return carrier_page(carrier.id, status=409,
+                            problem="Another statement of this carrier was being imported at "
+                            "the same moment. Fetch again to see its result.")
     if result.statement is None and not result.refused:
-        return _page(_form(_carriers(), carrier.id),
-                     saved=f"{carrier.name}'s statement lists no delivered parcel yet: "
-                     "nothing to import.")
-    return _imported(carrier, result)
+        return carrier_page(carrier.id, saved=(
+            f"{carrier.name}'s statement lists no delivered parcel yet: nothing to import."))
+    return imported_page(carrier, result)
