@@ -2,6 +2,8 @@
 
 from flask import Response, abort, request
 
+from models.boards.agents import agent_rows
+from models.boards.speed import speed_to_lead
 from models.boards.tables import ALL, NOT_SHIPPED
 from models.intake.csvfile import neutralise, write_csv
 from models.status import CONFIRMATION_INFO, SHIPPING_INFO, Role
@@ -43,7 +45,28 @@ def _trends(board: Board):
               str(d.returned)] for d in board.trends])
 
 
-TABLES = {"status": _status, "rates": _rates, "funnel": _funnel, "trends": _trends}
+def _agents(board: Board):
+    def rate(value):
+        return "" if value is None else f"{100 * value:.1f}"
+
+    return (("Agent", "Calls", "Confirmed", "Confirmation rate (%)", "Median seconds per call",
+             "Delivery rate (%)"),
+            [[a.name, str(a.calls), str(a.confirmed), rate(a.confirmation_rate),
+              "" if a.seconds_per_call is None else str(a.seconds_per_call),
+              rate(a.delivery_rate)] for a in agent_rows(board.period) if a.has_figures])
+
+
+def _speed(board: Board):
+    speed = speed_to_lead(board.period, board.form.chosen_slice())
+    return (("Leads", "Called", "Not called yet", "Median time to first call",
+             "Called within 15 minutes", "Share called within 15 minutes (%)"),
+            [[str(speed.leads), str(speed.called), str(speed.not_called),
+              speed.median_label or "", str(speed.within_15),
+              "" if speed.share is None else f"{100 * speed.share:.1f}"]])
+
+
+TABLES = {"status": _status, "rates": _rates, "funnel": _funnel, "trends": _trends,
+          "agents": _agents, "speed": _speed}
 
 
 def board_csv(board: Board, table: str) -> str:
@@ -59,7 +82,7 @@ def board_csv(board: Board, table: str) -> str:
 @bp.get("/export/<table>.csv")
 @role_required(Role.MANAGER)
 def export_csv(table: str):
-    """One of the board's tables (status, rates, funnel, trends) as a CSV file."""
+    """One of the board's tables (status, rates, funnel, trends, agents, speed) as CSV."""
     if table not in TABLES:
         abort(404)
     form = board_form(request.args)

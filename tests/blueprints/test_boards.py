@@ -17,7 +17,8 @@ ONE_SLICE = ("Choose one filter at a time: the boards keep their counts per chan
              "carrier, city, agent or supplier, not per combination.")
 ROUTES = ["/boards/", "/boards/?period=7d", "/boards/tv", "/boards/export/status.csv",
           "/boards/export/rates.csv", "/boards/export/funnel.csv",
-          "/boards/export/trends.csv"]
+          "/boards/export/trends.csv", "/boards/export/agents.csv",
+          "/boards/export/speed.csv"]
 
 
 @pytest.fixture
@@ -277,3 +278,15 @@ def test_board_shows_speed_to_lead_and_the_agents_who_called(login, confirmed, m
     # A slice narrows speed to lead too: another city's board has no lead.
     other = manager.get("/boards/?city=Fès").get_data(as_text=True)
     assert "0 leads, 0 called, 0 not called yet." in other
+
+
+def test_agents_and_speed_export_as_csv_with_the_page_figures(login, confirmed):
+    confirmed()
+    manager = login("manager")
+    agents = list(csv.reader(io.StringIO(
+        manager.get("/boards/export/agents.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert agents[0][:3] == ["Agent", "Calls", "Confirmed"]
+    assert agents[1][1:4] == ["1", "1", "100.0"]
+    speed = list(csv.reader(io.StringIO(
+        manager.get("/boards/export/speed.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert speed[1][:3] == ["1", "1", "0"]
