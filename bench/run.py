@@ -544,6 +544,7 @@ def verdict(result: dict) -> str | None:
     if result["status"] != "ok":
         return f"not measured yet ({result['reason']})"
     misses = []
+    key = None
     if scenario.min_ratio is not None:
         key = {MINIMAL: "ratio_minimal", LIST_MEMORY: "ratio_list_memory"}.get(
             scenario.baseline, "ratio_baseline")

@@ -155,3 +155,15 @@ def test_the_small_size_gets_a_database_of_its_own(monkeypatch):
     assert boards.database_for(generate.FULL_N).endswith("/codboard_bench")
     monkeypatch.setenv("BENCH_DATABASE_URL", "sqlite:///bench/data/x.db")
     assert boards.database_for(10_000) == generate.sqlite_url(10_000)
+
+
+def test_a_board_under_its_p99_limit_passes_and_over_it_fails():
+    results = [{"name": MINIMAL, "status": "ok", "rps": 4000, "p99_ms": 5.0},
+               {"name": LIST_MEMORY, "status": "ok", "rps": 600, "p99_ms": 40.0},
+               {"name": boards.MONEY_ALONE, "status": "ok", "rps": 90, "p99_ms": 15.0,
+                "baseline": LIST_MEMORY}]
+    run.add_ratios(results)
+    assert results[2]["verdict"] == "pass"
+    results[2]["p99_ms"] = 31.5
+    run.add_ratios(results)
+    assert results[2]["verdict"] == "FAIL: p99 32 ms"
