@@ -33,6 +33,12 @@ def clear() -> None:
         current_app.extensions.pop("small_tables", None)
 
 
+def live_keys(prefix: str) -> list[str]:
+    """The keys this process holds under a prefix."""
+    store = current_app.extensions.get("small_tables", {})
+    return [k for k in store if k.startswith(prefix)]
+
+
 def forget(prefix: str) -> None:
     """Drop the entries whose key starts with prefix (this process wrote what they hold)."""
     if has_app_context():

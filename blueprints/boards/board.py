@@ -1,6 +1,8 @@
 """What the status board shows for a valid filter form: figures, drill-down links, chart."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import quote, urlencode
 
 from flask import url_for
 
@@ -121,17 +123,25 @@ class Board:
         """The board's own URL arguments."""
         return {**self.form.args(), **changes}
 
-    def drill(self, conf: str | None = None, ship: str | None = None) -> str:
-        """The orders list showing exactly the orders behind one count."""
+    @cached_property
+    def _drill_base(self) -> tuple[str, dict[str, str]]:
+        """The orders list's address and the arguments every drill-down link shares (the
+        matrix has some seventy links: one url_for, not seventy)."""
         args = {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()}
         chosen = self.form.chosen_slice()
         if chosen.dim != ALL:
             args[chosen.dim] = chosen.key
+        return url_for("orders.index"), args
+
+    def drill(self, conf: str | None = None, ship: str | None = None) -> str:
+        """The orders list showing exactly the orders behind one count."""
+        base, shared = self._drill_base
+        args = dict(shared)
         if conf:
             args["conf"] = conf
         if ship is not None:
             args["ship"] = "none" if ship == NOT_SHIPPED else ship
-        return url_for("orders.index", **args)
+        return f"{base}?{urlencode(args, quote_via=quote)}"
 
 
 def board_of(form: BoardFilterForm) -> Board:

@@ -3,13 +3,20 @@
 from flask import request
 
 from models.boards.agents import agent_rows
+from models.boards.rollups import LIVE_PREFIX
 from models.boards.speed import speed_to_lead
+from models.small_tables import cached, forget, live_keys
 from models.status import Role
 
-from ..web import render, role_required
+from ..web import is_fragment, render, role_required
 from . import bp
 from .board import board_of, percent
 from .forms import board_form
+
+# Every wall screen polls its board every 5 s; within a process one read and render
+# serves the same board's polls for this long (this process's own writes clear it).
+LIVE_SECONDS = 2.0
+LIVE_KEPT = 200  # boards kept per process before the oldest are dropped
 
 
 def board_page(template: str):
@@ -18,6 +25,16 @@ def board_page(template: str):
     if not form.validate():
         return render(template, block="live", status=422, form=form, board=None,
                       percent=percent)
+    if not is_fragment():
+        return _render(template, form)
+    if len(live_keys(LIVE_PREFIX)) >= LIVE_KEPT:
+        forget(LIVE_PREFIX)
+    key = f"{LIVE_PREFIX}{template}?{request.query_string.decode()}"
+    return cached(key, lambda: _render(template, form), ttl=LIVE_SECONDS)
+
+
+def _render(template: str, form):
+    """Read the board's figures and render it (its live block alone for htmx)."""
     board = board_of(form)
     return render(template, block="live", form=form, board=board, percent=percent,
                   agents=agent_rows(board.period), period=board.period,

@@ -55,13 +55,19 @@ def upgrade():
     sa.PrimaryKeyConstraint('dim', 'key', 'day', 'confirmation_status', 'shipping_status', 'shard', name=op.f('pk_order_day_counts'))
     )
     op.create_table('agent_call_counts',
-    sa.Column('agent_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=False),
     sa.Column('seconds', sa.Integer(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['users.id'], name=op.f('fk_agent_call_counts_agent_id_users')),
-    sa.PrimaryKeyConstraint('agent_id', 'day', 'seconds', name=op.f('pk_agent_call_counts'))
+    sa.PrimaryKeyConstraint('day', 'agent_id', 'seconds', name=op.f('pk_agent_call_counts'))
     )
+    with op.batch_alter_table('order_day_counts', schema=None) as batch_op:
+        batch_op.create_index('ix_order_day_counts_dim_day', ['dim', 'day'], unique=False)
+
+    with op.batch_alter_table('agent_day_counts', schema=None) as batch_op:
+        batch_op.create_index('ix_agent_day_counts_day', ['day', 'agent_id'], unique=False)
+
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('call_seconds', sa.Integer(), nullable=True))
 
@@ -118,6 +124,9 @@ def downgrade():
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_column('call_seconds')
+
+    with op.batch_alter_table('agent_day_counts', schema=None) as batch_op:
+        batch_op.drop_index('ix_agent_day_counts_day')
 
     op.drop_table('agent_call_counts')
     op.drop_table('order_day_counts')

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from models.base import db
 from models.orders.tables import Order, OrderLine
+from models.small_tables import forget
 
 from .tables import (
     AGENT,
@@ -41,6 +42,7 @@ from .tables import (
 )
 
 ORDERS, LINES = Order.__table__, OrderLine.__table__
+LIVE_PREFIX = "board:"  # boards rendered from these rollups, cached a moment per process
 CHUNK = 1000  # ids per IN (...) lookup
 
 
@@ -194,6 +196,7 @@ def write(deltas: dict[tuple, list[int]], connection=None, shard: int | None = N
         rows[name].append(row)
     for name in sorted(rows):
         connection.execute(_UPSERT[(connection.dialect.name, name)], rows[name])
+    forget(LIVE_PREFIX)  # this process's own changes show at once
 
 
 def apply(pairs: Iterable[tuple[Facts | None, Facts | None]]) -> None:

@@ -7,7 +7,7 @@ same transaction as the change they count; see models/boards/rollups.py.
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import db
@@ -28,6 +28,8 @@ class OrderDayCount(db.Model):
     """Orders that arrived on one local day, in one slice, in one (confirmation, shipping)."""
 
     __tablename__ = "order_day_counts"
+    # The agents table reads every agent's slice over a few days (the key is not known).
+    __table_args__ = (Index("ix_order_day_counts_dim_day", "dim", "day"),)
 
     dim: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
@@ -75,7 +77,8 @@ class AgentCallCount(db.Model):
 
     __tablename__ = "agent_call_counts"
 
-    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # Day first: the agents table reads every agent's calls over a few days.
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     seconds: Mapped[int] = mapped_column(primary_key=True)
     n: Mapped[int] = mapped_column(default=0)

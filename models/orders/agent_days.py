@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Date, ForeignKey, bindparam, case, select
+from sqlalchemy import Date, ForeignKey, Index, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +21,8 @@ class AgentDayCount(db.Model):
     """Calls, confirmations and the current run of confirmations of one agent on one day."""
 
     __tablename__ = "agent_day_counts"
+    # The boards' agents table reads every agent's days of a period.
+    __table_args__ = (Index("ix_agent_day_counts_day", "day", "agent_id"),)
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
