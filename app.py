@@ -23,6 +23,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
 
+    from blueprints import i18n
+
+    i18n.init_app(app)
+
     import workers
 
     workers.init_app(app)

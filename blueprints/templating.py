@@ -1,10 +1,7 @@
 """Jinja filters, navigation per role, and the headers every HTML response carries."""
 
-from datetime import UTC, datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo
-
-from flask import current_app, request, url_for
+from flask import request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from extensions import login_manager
@@ -12,10 +9,13 @@ from models.status import (
     CONFIRMATION_INFO,
     NEWS_INFO,
     PUSH_INFO,
+    ROLE_LABELS,
     SHIPPING_INFO,
     SUPPLIER_INFO,
     Role,
 )
+
+from .i18n import language
 
 PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
 # Machine-to-machine endpoints authenticate each request themselves (webhook signatures,
@@ -24,42 +24,20 @@ PUBLIC_PREFIXES = ("api.", "bench.", "sandbox.")
 
 # (label, endpoint, roles that see it); one list so every page shows the same menu.
 NAV = [
-    ("Calls", "calls.index", {Role.AGENT}),
-    ("Call team", "calls.team_view", {Role.MANAGER, Role.ADMIN}),
-    ("Orders", "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
-    ("Import", "intake.upload_csv", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
-    ("Shipping", "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
-    ("Dropship", "dropship.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
-    ("Stock", "stock.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
-    ("Boards", "boards.index", {Role.MANAGER, Role.ADMIN}),
-    ("Carriers", "settings.carriers", {Role.MANAGER, Role.ADMIN}),
-    ("Channels", "settings.channels", {Role.MANAGER, Role.ADMIN}),
-    ("Suppliers", "dropship.suppliers", {Role.MANAGER, Role.ADMIN}),
-    ("Routing", "settings.routing", {Role.MANAGER, Role.ADMIN}),
-    ("Users", "settings.users", {Role.ADMIN}),
+    (_l("Calls"), "calls.index", {Role.AGENT}),
+    (_l("Call team"), "calls.team_view", {Role.MANAGER, Role.ADMIN}),
+    (_l("Orders"), "orders.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    (_l("Import"), "intake.upload_csv", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    (_l("Shipping"), "shipping.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    (_l("Dropship"), "dropship.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    (_l("Stock"), "stock.index", {Role.OPERATOR, Role.MANAGER, Role.ADMIN}),
+    (_l("Boards"), "boards.index", {Role.MANAGER, Role.ADMIN}),
+    (_l("Carriers"), "settings.carriers", {Role.MANAGER, Role.ADMIN}),
+    (_l("Channels"), "settings.channels", {Role.MANAGER, Role.ADMIN}),
+    (_l("Suppliers"), "dropship.suppliers", {Role.MANAGER, Role.ADMIN}),
+    (_l("Routing"), "settings.routing", {Role.MANAGER, Role.ADMIN}),
+    (_l("Users"), "settings.users", {Role.ADMIN}),
 ]
-
-
-def money(cents: int | None, currency: str = "") -> str:
-    """12345 -> '123.45 MAD'."""
-    if cents is None:
-        return ""
-    text = f"{cents / 100:,.2f}".replace(",", " ")
-    return f"{text} {currency}".strip()
-
-
-@lru_cache(maxsize=8)
-def _zone(name: str) -> ZoneInfo:
-    """The ZoneInfo for a name (looked up once)."""
-    return ZoneInfo(name)
-
-
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time shown in the configured time zone."""
-    if value is None:
-        return ""
-    zone = _zone(current_app.config["DISPLAY_TIMEZONE"])
-    return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
 
 
 def status_badges(env) -> dict[str, dict]:
@@ -76,6 +54,23 @@ def status_badges(env) -> dict[str, dict]:
             "supplier": supplier}
 
 
+class LocaleBadges:
+    """BADGES in templates: every badge drawn once per language, looked up per row."""
+
+    def __init__(self, env):
+        self._env = env
+        self._by_language: dict[str, dict] = {}
+
+    def __getattr__(self, kind: str) -> dict:
+        code = language()
+        badges = self._by_language.get(code)
+        if badges is None:
+            badges = self._by_language[code] = status_badges(self._env)
+        return badges[kind]
+
+    __getitem__ = __getattr__
+
+
 def _nav_items():
     """(label, url) of the menu entries the current user's role may open."""
     if not current_user.is_authenticated:
@@ -88,13 +83,11 @@ def _nav_items():
 
 def init_app(app) -> None:
     """Register filters, globals, the login gate and the Vary header."""
-    app.jinja_env.filters["money"] = money
-    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
         CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO, PUSH_INFO=PUSH_INFO,
-        NEWS_INFO=NEWS_INFO, SUPPLIER_INFO=SUPPLIER_INFO,
+        NEWS_INFO=NEWS_INFO, SUPPLIER_INFO=SUPPLIER_INFO, ROLE_LABELS=ROLE_LABELS,
     )
-    app.jinja_env.globals["BADGES"] = status_badges(app.jinja_env)
+    app.jinja_env.globals["BADGES"] = LocaleBadges(app.jinja_env)
 
     @app.context_processor
     def navigation():

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 
 class Role(StrEnum):
     """What a logged-in user is for; decides their screens and their moves."""
@@ -11,6 +13,15 @@ class Role(StrEnum):
     OPERATOR = "operator"
     MANAGER = "manager"
     ADMIN = "admin"
+
+
+# A role as people read it, in the screen's language.
+ROLE_LABELS: dict[str, str] = {
+    Role.AGENT.value: _l("agent"),
+    Role.OPERATOR.value: _l("operator"),
+    Role.MANAGER.value: _l("manager"),
+    Role.ADMIN.value: _l("admin"),
+}
 
 
 class Party(StrEnum):
@@ -41,7 +52,7 @@ class StatusInfo:
     """One status: stored value, label shown to people, and badge colour."""
 
     value: str
-    label: str
+    label: str  # a lazy string: shown in the language of the request that reads it
     colour: str
 
 
@@ -91,26 +102,26 @@ class Effect(StrEnum):
 CONFIRMATION_INFO: dict[str, StatusInfo] = {
     s.value: StatusInfo(s.value, label, colour)
     for s, label, colour in [
-        (Confirmation.NEW, "New", "blue"),
-        (Confirmation.NO_ANSWER, "No answer", "amber"),
-        (Confirmation.CALL_LATER, "Call later", "purple"),
-        (Confirmation.CONFIRMED, "Confirmed", "green"),
-        (Confirmation.CANCELED, "Canceled", "grey"),
-        (Confirmation.FAKE, "Fake", "red"),
+        (Confirmation.NEW, _l("New"), "blue"),
+        (Confirmation.NO_ANSWER, _l("No answer"), "amber"),
+        (Confirmation.CALL_LATER, _l("Call later"), "purple"),
+        (Confirmation.CONFIRMED, _l("Confirmed"), "green"),
+        (Confirmation.CANCELED, _l("Canceled"), "grey"),
+        (Confirmation.FAKE, _l("Fake"), "red"),
     ]
 }
 
 SHIPPING_INFO: dict[str, StatusInfo] = {
     s.value: StatusInfo(s.value, label, colour)
     for s, label, colour in [
-        (Shipping.CREATED, "Created", "blue"),
-        (Shipping.FULFILLED, "Fulfilled", "teal"),
-        (Shipping.SHIPPED, "Shipped", "indigo"),
-        (Shipping.PACKAGE_ISSUE, "Package issue", "orange"),
-        (Shipping.DELIVERED, "Delivered", "green"),
-        (Shipping.IN_RETURN, "In return", "amber"),
-        (Shipping.RETURNED, "Returned", "purple"),
-        (Shipping.CANCELED, "Canceled", "grey"),
+        (Shipping.CREATED, _l("Created"), "blue"),
+        (Shipping.FULFILLED, _l("Fulfilled"), "teal"),
+        (Shipping.SHIPPED, _l("Shipped"), "indigo"),
+        (Shipping.PACKAGE_ISSUE, _l("Package issue"), "orange"),
+        (Shipping.DELIVERED, _l("Delivered"), "green"),
+        (Shipping.IN_RETURN, _l("In return"), "amber"),
+        (Shipping.RETURNED, _l("Returned"), "purple"),
+        (Shipping.CANCELED, _l("Canceled"), "grey"),
     ]
 }
 
@@ -193,12 +204,12 @@ class SupplierStatus(StrEnum):
 SUPPLIER_INFO: dict[str, StatusInfo] = {
     s.value: StatusInfo(s.value, label, colour)
     for s, label, colour in [
-        (SupplierStatus.PENDING, "Pending", "blue"),
-        (SupplierStatus.SUBMITTED, "Submitted", "teal"),
-        (SupplierStatus.ACCEPTED, "Accepted", "purple"),
-        (SupplierStatus.SHIPPED, "Shipped", "indigo"),
-        (SupplierStatus.CANCELED, "Canceled", "grey"),
-        (SupplierStatus.ERROR, "Error", "red"),
+        (SupplierStatus.PENDING, _l("Pending"), "blue"),
+        (SupplierStatus.SUBMITTED, _l("Submitted"), "teal"),
+        (SupplierStatus.ACCEPTED, _l("Accepted"), "purple"),
+        (SupplierStatus.SHIPPED, _l("Shipped"), "indigo"),
+        (SupplierStatus.CANCELED, _l("Canceled"), "grey"),
+        (SupplierStatus.ERROR, _l("Error"), "red"),
     ]
 }
 
@@ -245,9 +256,9 @@ class PushStatus(StrEnum):
 PUSH_INFO: dict[str, StatusInfo] = {
     s.value: StatusInfo(s.value, label, colour)
     for s, label, colour in [
-        (PushStatus.SENT, "Sent", "green"),
-        (PushStatus.NOT_SENT, "Not sent", "grey"),
-        (PushStatus.ERROR, "Error", "red"),
+        (PushStatus.SENT, _l("Sent"), "green"),
+        (PushStatus.NOT_SENT, _l("Not sent"), "grey"),
+        (PushStatus.ERROR, _l("Error"), "red"),
     ]
 }
 
@@ -265,11 +276,11 @@ class News(StrEnum):
 NEWS_INFO: dict[str, StatusInfo] = {
     s.value: StatusInfo(s.value, label, colour)
     for s, label, colour in [
-        (News.NOT_SHIPPED, "Not shipped", "grey"),
-        (News.WAITING, "Waiting", "amber"),
-        (News.DUE, "Not shipped", "grey"),
-        (News.SENT, "Shipped", "indigo"),
-        (News.ERROR, "Error", "red"),
+        (News.NOT_SHIPPED, _l("Not shipped"), "grey"),
+        (News.WAITING, _l("Waiting"), "amber"),
+        (News.DUE, _l("Not shipped"), "grey"),
+        (News.SENT, _l("Shipped"), "indigo"),
+        (News.ERROR, _l("Error"), "red"),
     ]
 }
 

@@ -25,6 +25,8 @@ class User(UserMixin, Timestamps, db.Model):
     # Part of the session id: bumping it ends every session of this user,
     # which a signed cookie alone could not do.
     session_version: Mapped[int] = mapped_column(default=1)
+    # "en", "fr" or "ar"; empty follows the browser's Accept-Language.
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
     def set_password(self, password: str) -> None:
         """Store a salted hash, never the password."""
@@ -72,6 +74,7 @@ class SessionUser(UserMixin):
     role: str
     active: bool
     session_version: int
+    language: str
 
     get_id = User.get_id
     is_active = User.is_active
@@ -82,7 +85,7 @@ class SessionUser(UserMixin):
 _COLUMNS = User.__table__.c
 _SESSION_USER = select(
     _COLUMNS.id, _COLUMNS.username, _COLUMNS.name, _COLUMNS.role, _COLUMNS.active,
-    _COLUMNS.session_version,
+    _COLUMNS.session_version, _COLUMNS.language,
 ).where(_COLUMNS.id == bindparam("user_id"))
 
 

@@ -11,7 +11,7 @@ from models.boards import figures
 from models.boards.period import Period
 from models.boards.tables import ALL, NOT_SHIPPED
 
-from ..templating import local_time
+from ..i18n import local_time
 from .forms import BoardFilterForm, slice_label
 
 # Trend series: (field, label, status colour of the palette, dashed). Delivered shares the

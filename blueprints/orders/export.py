@@ -11,7 +11,7 @@ from models.intake.csvfile import neutralise, write_csv
 from models.orders.listing import OrderFilters, filtered
 from models.status import Role
 
-from ..templating import local_time
+from ..i18n import local_time
 from ..web import role_required
 from . import bp
 from .listing import Lookups, filter_form, to_filters

@@ -27,6 +27,11 @@
     });
   });
 
+  // A select marked data-submit-on-change (the language picker) sends its form at once.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-submit-on-change]")) { event.target.form.submit(); }
+  });
+
   // Call screen shortcuts: N next call, 1–5 outcomes, Esc closes a panel.
   function openPanel(name) {
     document.querySelectorAll("#outcome-form .panel").forEach(function (panel) {

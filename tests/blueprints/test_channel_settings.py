@@ -10,7 +10,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
-from blueprints.templating import local_time
+from blueprints.i18n import local_time
 from extensions import db
 from models import AuditEvent, Channel, utcnow
 from models.intake.api_keys import authenticate
