@@ -69,8 +69,9 @@ def percent(value: float | None, digits: int = 1) -> str:
     """A share (0.825) as the language writes it ('82.5%', '82,5 %')."""
     if value is None:
         return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern, locale=_format_locale())
+    # The locale's own pattern ("82,5 %" in French), keeping `digits` decimals at most.
+    return format_percent(round(value, digits + 2), locale=_format_locale(),
+                          decimal_quantization=False)
 
 
 @lru_cache(maxsize=8)
