@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from models.errors import InvalidInput
 
@@ -34,7 +35,7 @@ def callback_time(form: OutcomeForm, now: datetime) -> datetime | None:
         return _to_utc(datetime.combine(local_now.date() + timedelta(days=1), time(10), zone))
     if choice == "custom":
         if form.callback_at.data is None:
-            raise InvalidInput("Pick the date and time to call back.")
+            raise InvalidInput(_("Pick the date and time to call back."))
         return _to_utc(form.callback_at.data.replace(tzinfo=zone))
     return None
 
@@ -46,7 +47,7 @@ def line_changes(form_data) -> tuple[dict[int, int], frozenset[int]]:
     """
     quantities, remove = {}, set()
     for key, raw in form_data.items():
-        kind, _, line_id = key.partition("-")
+        kind, _sep, line_id = key.partition("-")
         if not line_id.isdigit() or kind not in ("qty", "remove"):
             continue
         if kind == "remove":
@@ -56,7 +57,7 @@ def line_changes(form_data) -> tuple[dict[int, int], frozenset[int]]:
             try:
                 quantities[int(line_id)] = int(raw)
             except ValueError:
-                raise InvalidInput(f"“{raw}” is not a quantity.") from None
+                raise InvalidInput(_("“%(value)s” is not a quantity.", value=raw)) from None
     return quantities, frozenset(remove)
 
 

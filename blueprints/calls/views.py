@@ -1,6 +1,7 @@
 """The call screen for agents, and the team view and settings for managers."""
 
 from flask import abort, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,16 +26,23 @@ from workers.suppliers.jobs import request_due_processing
 
 from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required
 from . import bp
-from .forms import REASONS, AssignForm, CallSettingsForm, OutcomeForm, ReleaseForm
+from .announce import recorded_sentence
+from .forms import CALLBACK_CHOICES, REASONS, AssignForm, CallSettingsForm, OutcomeForm, ReleaseForm
 from .parse import callback_time, line_changes, reason_note
 
 
 def _screen(agent_id: int, order, status: int = 200, error: DomainError | None = None,
-            typed=None, day: AgentDay | None = None):
-    """The agent's screen, or for htmx the call area (card) with the strip out of band."""
+            typed=None, day: AgentDay | None = None, announce: str = ""):
+    """The agent's screen, or for htmx the call area (card) with the strip out of band.
+
+    `announce` (after an outcome) goes to the live region and moves focus to the new card.
+    """
     card = call_card(order) if order is not None else None
     context = {
         "card": card, "error": error, "reasons": REASONS, "typed": typed or {},
+        "announce": announce, "callbacks": CALLBACK_CHOICES,
+        # After an outcome or a Next call, the new card's heading takes the focus.
+        "take_focus": bool(announce) or request.endpoint == "calls.next_call",
         "day": day or agent_day(agent_id, local_day(utcnow())),
         # Counting the queue is for the idle screen only; a card doesn't show it.
         "summary": queue_summary(CallSettings.load()) if card is None else None,
@@ -96,7 +104,9 @@ def outcome(order_id: int):
         db.session.commit()
         _after_commit(recorded.outcome.due)
         return redirect(url_for("calls.index"), code=303)
-    response = _screen(actor.user_id, next_order, day=recorded.day)
+    said = recorded_sentence(order_id, form.outcome.data,
+                             next_order.id if next_order is not None else None)
+    response = _screen(actor.user_id, next_order, day=recorded.day, announce=said)
     _after_commit(recorded.outcome.due)
     return response
 
@@ -155,10 +165,10 @@ def assign():
     form = AssignForm()
     form.agent_id.choices = _agent_choices()
     if not form.validate():
-        raise InvalidInput("Pick an order number and an agent.")
+        raise InvalidInput(_("Pick an order number and an agent."))
     order = db.session.get(Order, form.order_id.data)
     if order is None:
-        raise InvalidInput(f"There is no order #{form.order_id.data}.")
+        raise InvalidInput(_("There is no order #%(id)s.", id=form.order_id.data))
     assign_order(order, db.session.get(User, form.agent_id.data), Actor.of(current_user),
                  CallSettings.load())
     db.session.commit()

@@ -9,6 +9,8 @@ costs a few round trips, not an ORM flush.
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from models.actor import Actor
 from models.base import db
 from models.errors import Missing
@@ -64,7 +66,7 @@ def record_outcome(
     """An agent's call outcome; the attempt that reaches the limit cancels the order."""
     order, lines = order_with_lines(order_id)
     if order is None:
-        raise Missing(f"There is no order #{order_id}.")
+        raise Missing(_("There is no order #%(id)s.", id=order_id))
     check_version(order, expected_version)
     if corrections is not None and corrections.change(order, lines):
         order, lines = _correct(order, agent, settings, corrections)

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -116,8 +117,8 @@ def claim_after_outcome(agent: Actor, settings: CallSettings, now: datetime | No
         return _claim(agent, queue_params(settings, now or utcnow()))
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("Another window of yours took a call at the same moment, so this "
-                       "outcome was not saved. Carry on with the call you hold.") from None
+        raise Conflict(_("Another window of yours took a call at the same moment, so this "
+                         "outcome was not saved. Carry on with the call you hold.")) from None
 
 
 def _claim(agent: Actor, params: dict):
@@ -152,13 +153,14 @@ def assign_order(order: Order, agent: User, actor: Actor, settings: CallSettings
     from models.errors import InvalidInput
 
     if order.confirmation_status not in OPEN:
-        raise InvalidInput(f"Order {order.reference} is not waiting for a call.")
+        raise InvalidInput(_("Order %(ref)s is not waiting for a call.", ref=order.reference))
     if held_order(agent.id, settings) is not None:
-        raise InvalidInput(f"{agent.display_name} is already on a call; release it first.")
+        raise InvalidInput(_("%(agent)s is already on a call; release it first.",
+                                agent=agent.display_name))
     cutoff = utcnow() - timedelta(minutes=settings.claim_timeout_minutes)
     if order.claimed_by_id not in (None, agent.id) and order.claimed_at >= cutoff:
-        raise InvalidInput(f"Order {order.reference} is on a call with "
-                           f"{order.claimed_by.display_name}; release it first.")
+        raise InvalidInput(_("Order %(ref)s is on a call with %(agent)s; release it first.",
+                             ref=order.reference, agent=order.claimed_by.display_name))
     # The agent's expired claim, if any, goes back to the queue (one claim per agent).
     db.session.execute(
         update(Order).where(Order.claimed_by_id == agent.id, Order.id != order.id)

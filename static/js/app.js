@@ -33,20 +33,39 @@
   });
 
   // Call screen shortcuts: N next call, 1–5 outcomes, Esc closes a panel.
-  function openPanel(name) {
+  // A panel (Call later, Canceled, Fake) behaves like a small dialog: while it is
+  // open no outcome key fires, and Esc closes it and gives the focus back to the
+  // button that opened it.
+  var panelOpener = null;
+
+  function openPanel(name, opener) {
     document.querySelectorAll("#outcome-form .panel").forEach(function (panel) {
       var open = panel.dataset.panelFor === name;
       panel.hidden = !open;
       panel.disabled = !open;
     });
+    document.querySelectorAll("#outcome-form button[data-panel]").forEach(function (button) {
+      button.setAttribute("aria-expanded", String(button.dataset.panel === name));
+    });
+    panelOpener = name ? opener || null : null;
     var panel = document.querySelector('#outcome-form .panel[data-panel-for="' + name + '"]');
     var first = panel && panel.querySelector("input:checked, input");
     if (first) { first.focus(); }
   }
 
+  function openedPanel() {
+    return document.querySelector("#outcome-form .panel:not([hidden])");
+  }
+
+  function closePanel() {
+    var opener = panelOpener;
+    openPanel(null);
+    if (opener && document.contains(opener)) { opener.focus(); }
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("#outcome-form button[data-panel]");
-    if (button) { openPanel(button.dataset.panel); }
+    if (button) { openPanel(button.dataset.panel, button); }
   });
 
   // Enter in a field must never record an outcome by accident: inside an open
@@ -60,12 +79,18 @@
     if (save) { save.click(); }
   }, true);
 
+  // Controls where a typed digit or letter means something else (or a mistaken
+  // keystroke must not record an outcome): fields, ticks, radios and selects.
+  var OWN_KEYS = "input, textarea, select, [contenteditable]:not([contenteditable=false])";
+
   document.addEventListener("keydown", function (event) {
     if (!document.querySelector("[data-shortcuts=calls]")) { return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    var typing = event.target.matches("input:not([type=radio]):not([type=checkbox]), textarea, select");
-    if (event.key === "Escape") { openPanel(null); return; }
-    if (typing) { return; }
+    if (event.key === "Escape") {
+      if (openedPanel()) { event.preventDefault(); closePanel(); }
+      return;
+    }
+    if (openedPanel() || event.target.closest(OWN_KEYS)) { return; }
     var next = document.getElementById("next-call");
     if ((event.key === "n" || event.key === "N") && next) {
       event.preventDefault();
@@ -77,5 +102,15 @@
       event.preventDefault();
       button.click();
     }
+  });
+
+  // After an outcome or a Next call the new card's heading (or, with the queue
+  // empty, the Next call button) takes the focus, so keyboard and screen-reader
+  // users carry on from the new call; the live region has said what was recorded.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "call-area") { return; }
+    panelOpener = null;
+    var target = event.detail.target.querySelector("[data-take-focus]");
+    if (target) { target.focus(); }
   });
 })();

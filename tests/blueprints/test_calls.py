@@ -242,8 +242,9 @@ def test_next_call_shows_the_oldest_new_order_on_a_card(
     assert 'href="tel:+212661223344"' in body(resp)
     assert "06 61-22 33 44" in page
     assert "Instagram shop" in page
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>.*?value=\"(\d+)\".*?"
-                      r'<td class="num">([^<]+)</td>', body(resp), re.S)
+    rows = re.findall(r'<td class="sku"><bdi dir="ltr">([^<]+)</bdi></td>'
+                      r'<td class="product"><bdi>([^<]+)</bdi></td>.*?value="(\d+)".*?'
+                      r'<td class="num price">([^<]+)</td>', body(resp), re.S)
     assert [(sku, name, int(qty), price) for sku, name, qty, price in rows] == [
         ("ARG-250", "Argan oil 250ml", 2, "99.00 MAD"),
         ("SAV-NOIR", "Black soap", 1, "35.00 MAD"),
