@@ -1,10 +1,13 @@
 """Forms of the dropship screens: list filters, Resolve, Cancel, suppliers and mappings."""
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -27,16 +30,21 @@ from workers.suppliers import KINDS
 
 from ..filters import DateRangeChecks, check_cursor
 
-TAB_LABELS = {"process": "To process", "errors": "Errors", "progress": "In progress"}
-OUTCOME_LABELS = {"all": "All", "processed": "Processed", "failed": "Failed",
-                  "shipped": "Shipped", "canceled": "Canceled"}
+TAB_LABELS = {"process": _l("To process"), "errors": _l("Errors"), "progress": _l("In progress")}
+OUTCOME_LABELS = {"all": _l("All"), "processed": _l("Processed"), "failed": _l("Failed"),
+                  "shipped": _l("Shipped"), "canceled": _l("Canceled")}
 # Kinds whose adapter calls an API at the supplier's base URL (csv files need none).
 API_KINDS = frozenset({"sandbox", "http_json"})
 
 
+def _texts(labels: dict) -> Callable[[], dict[str, str]]:
+    """Select options read in the request's language (WTForms takes only plain str labels)."""
+    return lambda: {key: str(label) for key, label in labels.items()}
+
+
 def _choices(items) -> dict[str, str]:
     """Select options (value -> label) with an "any" entry first."""
-    return {"": "Any", **{str(k): v for k, v in items}}
+    return {"": _("Any"), **{str(k): v for k, v in items}}
 
 
 class _ListForm(FlaskForm):
@@ -45,8 +53,8 @@ class _ListForm(FlaskForm):
     class Meta:
         csrf = False
 
-    supplier = SelectField("Supplier", choices={}, default="")
-    channel = SelectField("Channel", choices={}, default="")
+    supplier = SelectField(_l("Supplier"), choices={}, default="")
+    channel = SelectField(_l("Channel"), choices={}, default="")
     before = HiddenField()
 
     def validate_before(self, field):
@@ -69,8 +77,8 @@ class _ListForm(FlaskForm):
 class WorkFilterForm(_ListForm):
     """The Orders screen: a tab, a supplier, a channel, maybe one order."""
 
-    tab = SelectField("Tab", choices=TAB_LABELS, default="process")
-    order = IntegerField("Order", validators=[Optional(), NumberRange(1, 2**31 - 1)])
+    tab = SelectField(_l("Tab"), choices=_texts(TAB_LABELS), default="process")
+    order = IntegerField(_l("Order"), validators=[Optional(), NumberRange(1, 2**31 - 1)])
 
     def filters(self) -> Filters:
         """The validated form as query filters."""
@@ -94,9 +102,9 @@ def _utc(day, zone: ZoneInfo) -> datetime:
 class HistoryFilterForm(DateRangeChecks, _ListForm):
     """Order History: an outcome, a supplier, a channel and a range of local days."""
 
-    status = SelectField("Outcome", choices=OUTCOME_LABELS, default="all")
-    from_ = DateField("From", validators=[Optional()], name="from")
-    to = DateField("To", validators=[Optional()])
+    status = SelectField(_l("Outcome"), choices=_texts(OUTCOME_LABELS), default="all")
+    from_ = DateField(_l("From"), validators=[Optional()], name="from")
+    to = DateField(_l("To"), validators=[Optional()])
 
     def filters(self) -> Filters:
         """The validated form as query filters (dates are whole local days)."""
@@ -125,17 +133,17 @@ class CancelForm(FlaskForm):
     """Cancel a supplier order, saying why."""
 
     version = IntegerField(validators=[InputRequired()])
-    reason = StringField("Reason", validators=[
-        DataRequired(message="Say why the supplier order is canceled."), Length(max=255)])
+    reason = StringField(_l("Reason"), validators=[
+        DataRequired(message=_l("Say why the supplier order is canceled.")), Length(max=255)])
 
 
 class TrackingForm(FlaskForm):
     """The tracking number a supplier gave outside its API."""
 
     version = IntegerField(validators=[InputRequired()])
-    tracking_number = StringField("Tracking number", validators=[
-        DataRequired(message="Type the tracking number the supplier gave."), Length(max=64)])
-    carrier_name = StringField("Carrier", validators=[Length(max=120)])
+    tracking_number = StringField(_l("Tracking number"), validators=[
+        DataRequired(message=_l("Type the tracking number the supplier gave.")), Length(max=64)])
+    carrier_name = StringField(_l("Carrier"), validators=[Length(max=120)])
 
 
 def read_fix(form, so) -> tuple[Fix, bool, int | None]:
@@ -148,9 +156,9 @@ def read_fix(form, so) -> tuple[Fix, bool, int | None]:
             if text.isdigit() and len(text) <= 6:
                 quantities[line.id] = int(text)
             else:
-                errors[f"quantity-{line.id}"] = "A whole number between 1 and 999."
+                errors[f"quantity-{line.id}"] = _("A whole number between 1 and 999.")
         else:
-            errors[f"quantity-{line.id}"] = "Between 1 and 999."
+            errors[f"quantity-{line.id}"] = _("Between 1 and 999.")
         if f"sku-{line.id}" in form:
             skus[line.id] = form.get(f"sku-{line.id}") or ""
     version = form.get("version", "")
@@ -168,28 +176,29 @@ def read_fix(form, so) -> tuple[Fix, bool, int | None]:
 class SupplierForm(FlaskForm):
     """A supplier: identity, API access, defaults, and the settings of its kind."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    kind = SelectField("Kind", choices=dict(KINDS))
-    active = BooleanField("Active", default=True)
-    base_url = StringField("API address", validators=[Optional(), Length(max=255)],
-                           description="Where its API answers, e.g. "
-                                       "https://api.supplier.example/v1.")
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=_texts(KINDS))
+    active = BooleanField(_l("Active"), default=True)
+    base_url = StringField(_l("API address"), validators=[Optional(), Length(max=255)],
+                           description=_l("Where its API answers, e.g. "
+                                          "https://api.supplier.example/v1."))
     # Write-only: PasswordField never renders the stored value back.
-    api_key = PasswordField("API token", validators=[Optional(), Length(max=255)])
-    clear_api_key = BooleanField("Remove the stored API token")
+    api_key = PasswordField(_l("API token"), validators=[Optional(), Length(max=255)])
+    clear_api_key = BooleanField(_l("Remove the stored API token"))
     default_shipping_method = StringField(
-        "Default shipping method", validators=[Optional(), Length(max=120)],
-        description="Sent when no shipping mapping matches the order's rate.")
-    edit_before_submit = BooleanField("Allow edits before submission", default=True,
-                                      description="Operators may change quantities, address "
-                                                  "and method of a pending order.")
+        _l("Default shipping method"), validators=[Optional(), Length(max=120)],
+        description=_l("Sent when no shipping mapping matches the order's rate."))
+    edit_before_submit = BooleanField(_l("Allow edits before submission"), default=True,
+                                      description=_l("Operators may change quantities, "
+                                                     "address and method of a pending order."))
     poll_interval_minutes = IntegerField(
-        "Ask about open orders every (minutes)", default=5,
+        _l("Ask about open orders every (minutes)"), default=5,
         validators=[InputRequired(), NumberRange(*POLL_MINUTES)])
-    settings_json = TextAreaField("API settings (JSON)")
-    drop_url = StringField("Drop URL (optional)", validators=[Optional(), Length(max=255)],
-                           description="Each purchase-order file is POSTed there; leave empty "
-                                       "to download the files and send them yourself.")
+    settings_json = TextAreaField(_l("API settings (JSON)"))
+    drop_url = StringField(_l("Drop URL (optional)"), validators=[Optional(), Length(max=255)],
+                           description=_l("Each purchase-order file is POSTed there; leave "
+                                          "empty to download the files and send them "
+                                          "yourself."))
 
 
 def default_settings(kind: str) -> dict:
@@ -213,8 +222,9 @@ def adapter_settings(form: SupplierForm) -> dict:
         try:
             settings = json.loads(form.settings_json.data or "{}")
         except json.JSONDecodeError as error:
-            raise FieldErrors({field: f"This is not valid JSON: {error.msg} (line "
-                                      f"{error.lineno}, column {error.colno})."}) from None
+            raise FieldErrors({field: _("This is not valid JSON: %(problem)s (line %(line)s, "
+                                        "column %(column)s).", problem=error.msg,
+                                        line=error.lineno, column=error.colno)}) from None
     elif kind == "csv":
         from workers.suppliers.csv_file import check_settings
 
@@ -231,20 +241,20 @@ def adapter_settings(form: SupplierForm) -> dict:
 class SkuMappingForm(FlaskForm):
     """One SKU mapping: our SKU, the supplier's, our cost and maybe a method."""
 
-    sku = StringField("Our SKU", validators=[Optional(), Length(max=64)])
-    supplier_sku = StringField("Supplier SKU", validators=[Optional(), Length(max=64)])
-    cost = StringField("Cost", validators=[Optional(), Length(max=20)])
-    shipping_method = StringField("Shipping method", validators=[Optional(), Length(max=64)])
+    sku = StringField(_l("Our SKU"), validators=[Optional(), Length(max=64)])
+    supplier_sku = StringField(_l("Supplier SKU"), validators=[Optional(), Length(max=64)])
+    cost = StringField(_l("Cost"), validators=[Optional(), Length(max=20)])
+    shipping_method = StringField(_l("Shipping method"), validators=[Optional(), Length(max=64)])
 
 
 class ShippingMappingForm(FlaskForm):
     """A channel's rate name and the supplier's method for it."""
 
-    rate_name = StringField("Channel rate name", validators=[Optional(), Length(max=120)])
-    method = StringField("Supplier method", validators=[Optional(), Length(max=120)])
+    rate_name = StringField(_l("Channel rate name"), validators=[Optional(), Length(max=120)])
+    method = StringField(_l("Supplier method"), validators=[Optional(), Length(max=120)])
 
 
 class FileForm(FlaskForm):
     """One uploaded file."""
 
-    file = FileField("CSV file")
+    file = FileField(_l("CSV file"))

@@ -8,6 +8,8 @@ import re
 import uuid
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from extensions import db
@@ -36,15 +38,15 @@ from .forms import TAB_LABELS, ButtonForm, CancelForm, TrackingForm, WorkFilterF
 
 ROLES = (Role.OPERATOR, Role.MANAGER)
 BATCH = re.compile(r"[0-9a-f]{32}")
-QUEUE_DOWN = ("The job queue is unreachable: the supplier hears of it as soon as the queue "
-              "is back (nothing is lost).")
+QUEUE_DOWN = _l("The job queue is unreachable: the supplier hears of it as soon as the "
+                "queue is back (nothing is lost).")
 EMPTY = {
-    "process": "No dropship order waits for Process. Confirmed orders with supplier lines "
-               "appear here.",
-    "errors": "No supplier order is in error. Orders a supplier refuses, or that fail our "
-              "checks before sending, appear here to Resolve.",
-    "progress": "No supplier order is with a supplier right now. Processed orders stay here "
-                "until they ship or are canceled.",
+    "process": _l("No dropship order waits for Process. Confirmed orders with supplier lines "
+                  "appear here."),
+    "errors": _l("No supplier order is in error. Orders a supplier refuses, or that fail our "
+                 "checks before sending, appear here to Resolve."),
+    "progress": _l("No supplier order is with a supplier right now. Processed orders stay "
+                   "here until they ship or are canceled."),
 }
 
 
@@ -102,8 +104,10 @@ def row(so_id: int):
 def _process_notice(so: SupplierOrder, result: str, nudged: bool) -> str:
     """What Process did, in words."""
     if result != "queued":
-        return f"Nothing done: {so.reference} is {result}."
-    notice = f"{so.reference} is queued for {so.supplier.name}."
+        return _("Nothing done: %(reference)s is %(reason)s.", reference=so.reference,
+                 reason=result)
+    notice = _("%(reference)s is queued for %(supplier)s.", reference=so.reference,
+               supplier=so.supplier.name)
     return notice if nudged else f"{notice} {QUEUE_DOWN}"
 
 
@@ -129,18 +133,19 @@ def process_selected():
     db.session.commit()
     nudged = _nudge(so.supplier_id for so in orders if results[so.id] == "queued")
     found = {so.id for so in orders}
-    refused = [(f"#{i}", "no such supplier order") for i in ids if i not in found]
+    refused = [(f"#{i}", _("no such supplier order")) for i in ids if i not in found]
     refused += [(so.reference, results[so.id]) for so in orders if results[so.id] != "queued"]
     queued = any(result == "queued" for result in results.values())
     if not is_fragment():
         for reference, reason in refused:
-            flash(f"{reference} was not queued: {reason}.", "error")
+            flash(_("%(reference)s was not queued: %(reason)s.", reference=reference,
+                    reason=reason), "error")
         if queued:
             return redirect(url_for("dropship.batch", batch=batch), code=303)
         return redirect(url_for("dropship.index"), code=303)
     return render("dropship/_batch_start.html", refused=refused, batch_id=batch,
                   progress=batch_progress(batch) if queued else None, waiting=waiting,
-                  notice=None if nudged else QUEUE_DOWN, buttons=ButtonForm(),
+                  notice=None if nudged else str(QUEUE_DOWN), buttons=ButtonForm(),
                   queued=load_many([i for i, result in results.items() if result == "queued"]))
 
 
@@ -179,9 +184,10 @@ def resolve_save(so_id: int):
                     errors=refused.errors)
     db.session.commit()
     nudged = _nudge([so.supplier_id]) if process_too else True
-    notice = "Saved" + (f": {'; '.join(changes)}." if changes else " (nothing changed).")
+    notice = (_("Saved: %(changes)s.", changes="; ".join(changes)) if changes
+              else _("Saved (nothing changed)."))
     if process_too:
-        notice += " Queued for processing." if nudged else f" {QUEUE_DOWN}"
+        notice += " " + (_("Queued for processing.") if nudged else str(QUEUE_DOWN))
     return _after(so, notice)
 
 
@@ -198,10 +204,12 @@ def cancel_order(so_id: int):
     db.session.commit()
     if tell:
         nudged = _nudge([so.supplier_id])
-        notice = (f"{so.supplier.name} is being asked to cancel {so.reference}."
-                  + ("" if nudged else f" {QUEUE_DOWN}"))
+        notice = _("%(supplier)s is being asked to cancel %(reference)s.",
+                   supplier=so.supplier.name, reference=so.reference)
+        if not nudged:
+            notice += f" {QUEUE_DOWN}"
     else:
-        notice = f"{so.reference} is canceled."
+        notice = _("%(reference)s is canceled.", reference=so.reference)
     return _after(so, notice)
 
 
@@ -217,6 +225,8 @@ def add_tracking(so_id: int):
                              Actor.of(current_user), expected_version=form.version.data)
     db.session.commit()
     carrier = parcel.carrier.name if parcel is not None and parcel.carrier else None
-    return _after(so, f"Tracking {so.tracking_number} recorded"
-                  + (f" ({carrier}): the tracking sync follows it." if carrier
-                     else "; its carrier was not recognised (set it on the order page)."))
+    if carrier:
+        return _after(so, _("Tracking %(tracking)s recorded (%(carrier)s): the tracking sync "
+                            "follows it.", tracking=so.tracking_number, carrier=carrier))
+    return _after(so, _("Tracking %(tracking)s recorded; its carrier was not recognised (set "
+                        "it on the order page).", tracking=so.tracking_number))

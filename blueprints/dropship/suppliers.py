@@ -5,6 +5,7 @@ purchase-order files and status files."""
 import json
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import defer
@@ -151,7 +152,7 @@ def _edit(supplier: Supplier | None):
             form[name].errors = [*form[name].errors, refused.message]
         return _page(supplier, form, status=422, error=refused.message)
     db.session.commit()
-    flash(f"{saved.name} saved.", "success")
+    flash(_("%(supplier)s saved.", supplier=saved.name), "success")
     return redirect(url_for("dropship.edit_supplier", supplier_id=saved.id), code=303)
 
 
@@ -218,8 +219,8 @@ def _cost(text: str | None) -> int | None:
     try:
         return parse_amount(text)
     except ValueError:
-        raise invalid("cost", f"Cost “{text}” is not an amount (write 12.50 or 12,50).") \
-            from None
+        raise invalid("cost", _("Cost “%(cost)s” is not an amount (write 12.50 or 12,50).",
+                                cost=text)) from None
 
 
 @bp.post("/suppliers/<int:supplier_id>/skus")

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -54,15 +55,16 @@ def apply_status_file(supplier: Supplier, replies, errors, now: datetime | None 
     are. Nothing is committed: the view commits the whole file at once.
     """
     now = now or utcnow()
-    orders = _orders(supplier, [reference for reference, _ in replies])
+    orders = _orders(supplier, [reference for reference, _reply in replies])
     report = [StatusRow("", "", "refused", reason, line) for line, reason in errors]
     for reference, reply in replies:
         row = StatusRow(reference, reply.outcome)
         so = orders.get(_key(reference))
         if so is None:
             row.result = "refused"
-            row.detail = (f"{reference} is not an order of {supplier.name}: check the reference "
-                          "(it looks like #1234-56).")
+            row.detail = _("%(reference)s is not an order of %(supplier)s: check the "
+                           "reference (it looks like #1234-56).", reference=reference,
+                           supplier=supplier.name)
         else:
             row.supplier_order = so
             _apply(row, so, reply, now)
@@ -79,8 +81,9 @@ def _apply(row: StatusRow, so: SupplierOrder, reply, now: datetime) -> None:
         # Not applied at all (an answer about an order never sent must not mark it
         # answered); the trail keeps what the file said.
         row.result = "refused"
-        row.detail = (f"{so.reference} is {SUPPLIER_INFO[before].label}: it cannot become "
-                      f"{SUPPLIER_INFO[target].label}.")
+        row.detail = _("%(reference)s is %(status)s: it cannot become %(target)s.",
+                       reference=so.reference, status=SUPPLIER_INFO[before].label,
+                       target=SUPPLIER_INFO[target].label)
         trail(so, Actor.supplier(so.supplier.name), f"status file said {reply.outcome}; not "
               f"applied: {so.reference} is {SUPPLIER_INFO[before].label}", now)
         return
@@ -91,8 +94,9 @@ def _apply(row: StatusRow, so: SupplierOrder, reply, now: datetime) -> None:
         row.result = "no_change"
     else:
         row.result = "refused"
-    row.detail = SUPPLIER_INFO[so.status].label + (
-        f", tracking {so.tracking_number}" if so.tracking_number else "")
+    row.detail = (_("%(status)s, tracking %(tracking)s", status=SUPPLIER_INFO[so.status].label,
+                    tracking=so.tracking_number) if so.tracking_number
+                  else str(SUPPLIER_INFO[so.status].label))
 
 
 def _key(reference: str) -> str:

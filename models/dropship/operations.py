@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -33,12 +35,12 @@ from .tables import SupplierOrder, SupplierOrderLine
 
 S = SupplierStatus
 PROCESS_MODES = {
-    "off": "Off: an operator presses Process",
-    "managed": "Managed: submitted when every line is mapped and valid",
-    "always": "Always: submitted; whatever fails lands in error for Resolve",
+    "off": _l("Off: an operator presses Process"),
+    "managed": _l("Managed: submitted when every line is mapped and valid"),
+    "always": _l("Always: submitted; whatever fails lands in error for Resolve"),
 }
-_PARTY_NAMES = {Party.OPERATOR: "an operator", Party.SUPPLIER: "the supplier",
-                Party.SYSTEM: "the system", Party.MANAGER: "a manager"}
+_PARTY_NAMES = {Party.OPERATOR: _l("an operator"), Party.SUPPLIER: _l("the supplier"),
+                Party.SYSTEM: _l("the system"), Party.MANAGER: _l("a manager")}
 
 
 def _events(so: SupplierOrder, actor: Actor, src: str | None, dst: str | None, note: str,
@@ -66,17 +68,20 @@ def move(so: SupplierOrder, to: str, actor: Actor, *, note: str = "",
     """The one writer of a supplier order's status: table, actor, version, audit."""
     now = now or utcnow()
     if expected_version is not None and int(expected_version) != so.version:
-        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
-                       "opened it (reload to see what changed); nothing was saved.")
+        raise Conflict(_("Supplier order %(reference)s was changed by someone else since "
+                         "you opened it (reload to see what changed); nothing was saved.",
+                         reference=so.reference))
     src, dst = S(so.status), S(to)
     allowed = supplier_parties(src, dst)
     if not allowed:
-        raise TransitionRefused(f"Supplier order {so.reference} is {SUPPLIER_INFO[src].label}; "
-                                f"it cannot become {SUPPLIER_INFO[dst].label}.")
+        raise TransitionRefused(_("Supplier order %(reference)s is %(status)s; it cannot "
+                                  "become %(target)s.", reference=so.reference,
+                                  status=SUPPLIER_INFO[src].label,
+                                  target=SUPPLIER_INFO[dst].label))
     if not allowed & actor.parties:
-        who = " or ".join(sorted(_PARTY_NAMES.get(p, p.value) for p in allowed))
-        raise NotAllowed(f"Only {who} can mark supplier order {so.reference} "
-                         f"{SUPPLIER_INFO[dst].label}.")
+        who = _either(sorted(str(_PARTY_NAMES.get(p, p.value)) for p in allowed))
+        raise NotAllowed(_("Only %(who)s can mark supplier order %(reference)s %(target)s.",
+                           who=who, reference=so.reference, target=SUPPLIER_INFO[dst].label))
     # A conflict undoes this move only, never the caller's other work (a status file's
     # earlier rows, a sync's earlier replies): the version is checked before anything of
     # this row is written, and the move itself is written in a savepoint. (The check
@@ -103,9 +108,18 @@ def move(so: SupplierOrder, to: str, actor: Actor, *, note: str = "",
     trail(so, actor, note, now, src.value, dst.value)
 
 
+def _either(names: list[str]) -> str:
+    """Parties named as alternatives: "an operator or the system"."""
+    who = names[0] if names else ""
+    for name in names[1:]:
+        who = _("%(one)s or %(other)s", one=who, other=name)
+    return who
+
+
 def _changed(so: SupplierOrder) -> Conflict:
     """The refusal of a move on a supplier order someone changed meanwhile."""
-    return Conflict(f"Supplier order {so.reference} was changed meanwhile; nothing was saved.")
+    return Conflict(_("Supplier order %(reference)s was changed meanwhile; nothing was saved.",
+                      reference=so.reference))
 
 
 def lines_of(so: SupplierOrder) -> list[SupplierOrderLine]:
@@ -222,18 +236,20 @@ def _queue(so: SupplierOrder, actor: Actor, batch: str | None, now: datetime) ->
 
 def request_processing(orders: list[SupplierOrder], actor: Actor,
                        batch: str | None = None) -> dict[int, str]:
-    """Queue pending supplier orders for submission; per id, "queued" or why not."""
+    """Queue pending supplier orders for submission; per id, "queued" or why not (in the
+    reader's words: only "queued" is compared)."""
     if not actor.parties & {Party.OPERATOR, Party.SYSTEM}:
-        raise NotAllowed("Only an operator can process supplier orders.")
+        raise NotAllowed(_("Only an operator can process supplier orders."))
     now = utcnow()
     result = {}
     for so in orders:
         if so.status == S.ERROR:
-            result[so.id] = f"in error: Resolve it first ({so.error})"
+            result[so.id] = _("in error: Resolve it first (%(error)s)", error=so.error)
         elif so.status != S.PENDING:
-            result[so.id] = f"already {SUPPLIER_INFO[so.status].label.lower()}"
+            result[so.id] = _("already %(status)s",
+                              status=SUPPLIER_INFO[so.status].label.lower())
         elif so.process_requested_at is not None:
-            result[so.id] = "already queued"
+            result[so.id] = _("already queued")
         else:
             _queue(so, actor, batch, now)
             result[so.id] = "queued"
@@ -330,19 +346,23 @@ def resolve(so: SupplierOrder, actor: Actor, fix: Fix, *, expected_version: int 
     queues it. Returns the changes made, for the confirmation message.
     """
     if not actor.acts_as(Party.OPERATOR):
-        raise NotAllowed("Only an operator can change a supplier order.")
+        raise NotAllowed(_("Only an operator can change a supplier order."))
     if expected_version is not None and int(expected_version) != so.version:
-        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
-                       "opened it (reload to see what changed); nothing was saved.")
+        raise Conflict(_("Supplier order %(reference)s was changed by someone else since "
+                         "you opened it (reload to see what changed); nothing was saved.",
+                         reference=so.reference))
     if so.status not in EDITABLE_SUPPLIER:
-        raise TransitionRefused(f"Supplier order {so.reference} is "
-                                f"{SUPPLIER_INFO[so.status].label}; its details are locked.")
+        raise TransitionRefused(_("Supplier order %(reference)s is %(status)s; its details "
+                                  "are locked.", reference=so.reference,
+                                  status=SUPPLIER_INFO[so.status].label))
     if so.status == S.PENDING and not so.supplier.edit_before_submit:
-        raise TransitionRefused(f"{so.supplier.name} takes no changes before submission.")
+        raise TransitionRefused(_("%(supplier)s takes no changes before submission.",
+                                  supplier=so.supplier.name))
     changes = _apply(so, fix, actor)
     now = utcnow()
     if changes:
-        trail(so, actor, "; ".join(changes), now)
+        # The trail keeps the stored English note; the operator reads their language.
+        trail(so, actor, "; ".join(note for note, _said in changes), now)
     if so.status == S.ERROR:
         values = {}
         if so.error_source == "supplier":
@@ -354,11 +374,17 @@ def resolve(so: SupplierOrder, actor: Actor, fix: Fix, *, expected_version: int 
         db.session.flush()
     if process:
         request_processing([so], actor)
-    return changes
+    return [said for _note, said in changes]
 
 
-def _apply(so: SupplierOrder, fix: Fix, actor: Actor) -> list[str]:
-    """Check then apply the fix; the changes as trail notes."""
+# The Resolve form's fields as the confirmation names them.
+_FIELD_NAMES = {"customer_name": _l("customer name"), "phone": _l("phone"),
+                "address": _l("address"), "city": _l("city"),
+                "shipping_method": _l("shipping method")}
+
+
+def _apply(so: SupplierOrder, fix: Fix, actor: Actor) -> list[tuple[str, str]]:
+    """Check then apply the fix; each change as (trail note, the same in the reader's words)."""
     from models.phones import normalize_phone
 
     errors = {}
@@ -370,42 +396,50 @@ def _apply(so: SupplierOrder, fix: Fix, actor: Actor) -> list[str]:
         value = value.strip()
         limit = SupplierOrder.__table__.c[name].type.length
         if len(value) > limit:
-            errors[name] = f"At most {limit} characters."
+            errors[name] = _("At most %(limit)s characters.", limit=limit)
         elif name == "phone" and not normalize_phone(value, _region()):
-            errors[name] = f"“{value}” is not a phone number."
+            errors[name] = _("“%(phone)s” is not a phone number.", phone=value)
         elif name in ("customer_name", "city", "shipping_method") and not value:
-            errors[name] = "Required."
+            errors[name] = _("Required.")
         elif name == "address" and len(value) < 8:
-            errors[name] = "Too short to deliver to."
+            errors[name] = _("Too short to deliver to.")
         values[name] = value
     lines = {line.id: line for line in so.lines}
     for line_id, quantity in (fix.quantities or {}).items():
         if line_id not in lines:
-            errors[f"quantity-{line_id}"] = "Not a line of this supplier order."
+            errors[f"quantity-{line_id}"] = _("Not a line of this supplier order.")
         elif not 1 <= quantity <= 999:
-            errors[f"quantity-{line_id}"] = "Between 1 and 999."
+            errors[f"quantity-{line_id}"] = _("Between 1 and 999.")
     for line_id, sku in (fix.skus or {}).items():
         if line_id not in lines:
-            errors[f"sku-{line_id}"] = "Not a line of this supplier order."
+            errors[f"sku-{line_id}"] = _("Not a line of this supplier order.")
         elif not sku.strip() or len(sku.strip()) > 64:
-            errors[f"sku-{line_id}"] = "A supplier SKU (1 to 64 characters)."
+            errors[f"sku-{line_id}"] = _("A supplier SKU (1 to 64 characters).")
     if errors:
         raise FieldErrors(errors)
     changes = []
     for name, value in values.items():
         if value != getattr(so, name):
-            changes.append(f"{name.replace('_', ' ')}: “{getattr(so, name)}” → “{value}”")
+            old = getattr(so, name)
+            changes.append((f"{name.replace('_', ' ')}: “{old}” → “{value}”",
+                            _("%(field)s: “%(old)s” → “%(new)s”", field=_FIELD_NAMES[name],
+                              old=old, new=value)))
             setattr(so, name, value)
     for line_id, quantity in (fix.quantities or {}).items():
         line = lines[line_id]
         if quantity != line.quantity:
-            changes.append(f"quantity of {line.sku}: {line.quantity} → {quantity}")
+            changes.append((f"quantity of {line.sku}: {line.quantity} → {quantity}",
+                            _("quantity of %(sku)s: %(old)s → %(new)s", sku=line.sku,
+                              old=line.quantity, new=quantity)))
             line.quantity = quantity
     for line_id, sku in (fix.skus or {}).items():
         line, sku = lines[line_id], sku.strip()
         if sku != line.supplier_sku:
-            changes.append(f"{line.sku} mapped to {sku}"
-                           + (f" (was {line.supplier_sku})" if line.supplier_sku else ""))
+            changes.append((f"{line.sku} mapped to {sku}"
+                            + (f" (was {line.supplier_sku})" if line.supplier_sku else ""),
+                            _("%(sku)s mapped to %(new)s (was %(old)s)", sku=line.sku, new=sku,
+                              old=line.supplier_sku) if line.supplier_sku
+                            else _("%(sku)s mapped to %(new)s", sku=line.sku, new=sku)))
             line.supplier_sku = sku
             if fix.remember:
                 _remember(so, line, sku)
@@ -433,7 +467,7 @@ class FieldErrors(InvalidInput):
     """The Resolve form's problems, by field; nothing was saved."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("Please correct the highlighted fields; nothing was saved.")
+        super().__init__(_("Please correct the highlighted fields; nothing was saved."))
         self.errors = errors
 
 
@@ -449,13 +483,14 @@ def cancel(so: SupplierOrder, actor: Actor, reason: str, *,
     follow-up when the supplier takes no cancellations by API).
     """
     if expected_version is not None and int(expected_version) != so.version:
-        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
-                       "opened it (reload to see what changed); nothing was saved.")
+        raise Conflict(_("Supplier order %(reference)s was changed by someone else since "
+                         "you opened it (reload to see what changed); nothing was saved.",
+                         reference=so.reference))
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say why the supplier order is canceled.")
+        raise InvalidInput(_("Say why the supplier order is canceled."))
     if not actor.parties & {Party.OPERATOR, Party.SYSTEM}:
-        raise NotAllowed("Only an operator can cancel a supplier order.")
+        raise NotAllowed(_("Only an operator can cancel a supplier order."))
     if so.status in (S.PENDING, S.ERROR):
         move(so, S.CANCELED, actor, note=reason, expected_version=expected_version,
              cancel_reason=reason[:255], process_requested_at=None)
@@ -466,8 +501,9 @@ def cancel(so: SupplierOrder, actor: Actor, reason: str, *,
             trail(so, actor, f"cancel asked of {so.supplier.name}: {reason}")
             db.session.flush()
         return True
-    raise TransitionRefused(f"Supplier order {so.reference} is "
-                            f"{SUPPLIER_INFO[so.status].label}; it cannot be canceled.")
+    raise TransitionRefused(_("Supplier order %(reference)s is %(status)s; it cannot be "
+                              "canceled.", reference=so.reference,
+                              status=SUPPLIER_INFO[so.status].label))
 
 
 def cancel_for_order(order_id: int, actor: Actor, reason: str) -> bool:

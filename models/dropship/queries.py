@@ -11,6 +11,8 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
@@ -115,7 +117,7 @@ def list_supplier_orders(f: Filters, limit: int = PAGE_SIZE, *, with_lines: bool
              for status in (f.statuses or (None,))]
     newest_first = heapq.merge(*parts, key=lambda row: (row[0].created_at, row[0].id),
                                reverse=True)
-    rows = [row for _, row in zip(range(limit + 1), newest_first, strict=False)]
+    rows = [row for _n, row in zip(range(limit + 1), newest_first, strict=False)]
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1][0] if more else None
@@ -127,7 +129,7 @@ def history_page(f: Filters, limit: int = PAGE_SIZE) -> Page:
     parts = [db.session.execute(page_query(f, status, limit + 1, columns=HISTORY_COLUMNS)).all()
              for status in (f.statuses or (None,))]
     newest_first = heapq.merge(*parts, key=lambda row: (row.created_at, row.id), reverse=True)
-    rows = [row for _, row in zip(range(limit + 1), newest_first, strict=False)]
+    rows = [row for _n, row in zip(range(limit + 1), newest_first, strict=False)]
     last = rows[limit - 1] if len(rows) > limit else None
     return Page(rows[:limit], Cursor(last.created_at, last.id) if last else None)
 
@@ -288,46 +290,58 @@ def _what(event: AuditEvent, channel: str) -> str:
     """An audit event in words."""
     src, dst = event.from_value, event.to_value
     if event.kind == "import":
-        return f"Pulled in from {channel}"
+        return _("Pulled in from %(channel)s", channel=channel)
     if event.kind == "confirmation":
-        return f"Order {_label(CONFIRMATION_INFO, dst)}"
+        return _("Order %(status)s", status=_label(CONFIRMATION_INFO, dst))
     if event.kind == "shipping":
         if not src:
-            return f"Shipping opened: {_label(SHIPPING_INFO, dst)}"
-        return f"Shipping {_label(SHIPPING_INFO, src)} → {_label(SHIPPING_INFO, dst)}"
+            return _("Shipping opened: %(status)s", status=_label(SHIPPING_INFO, dst))
+        return _("Shipping %(old)s → %(new)s", old=_label(SHIPPING_INFO, src),
+                 new=_label(SHIPPING_INFO, dst))
     if event.kind == "supplier":
         if src and dst:
-            return f"Supplier order {_label(SUPPLIER_INFO, src)} → {_label(SUPPLIER_INFO, dst)}"
+            return _("Supplier order %(old)s → %(new)s", old=_label(SUPPLIER_INFO, src),
+                     new=_label(SUPPLIER_INFO, dst))
         if dst:
-            return f"Supplier order {_label(SUPPLIER_INFO, dst)}"
-        return "Supplier order"
+            return _("Supplier order %(status)s", status=_label(SUPPLIER_INFO, dst))
+        return _("Supplier order")
     if event.kind == "routing":
-        return f"Routed {src or 'nowhere'} → {dst or 'nowhere'}"
+        nowhere = _("nowhere")
+        return _("Routed %(old)s → %(new)s", old=src or nowhere, new=dst or nowhere)
     if event.kind == "edit":
-        return f"Edited: {src} → {dst}" if src or dst else "Edited"
+        return _("Edited: %(old)s → %(new)s", old=src, new=dst) if src or dst else _("Edited")
     return event.kind.capitalize() + (f": {src or ''} → {dst or ''}" if src or dst else "")
 
 
 def _news(news: ChannelNews, channel: str) -> list[TrailEntry]:
     """What the channel was told about the order shipping (the push job's record)."""
-    waiting = " (waiting for a tracking code)" if news.state == News.WAITING else ""
-    entries = [TrailEntry(news.shipped_at, "system", "news",
-                          f"Shipped: {channel} is owed the news{waiting}")]
+    owed = (_("Shipped: %(channel)s is owed the news (waiting for a tracking code)",
+              channel=channel) if news.state == News.WAITING
+            else _("Shipped: %(channel)s is owed the news", channel=channel))
+    entries = [TrailEntry(news.shipped_at, "system", "news", owed)]
     actor = f"channel:{channel}"
     if news.sent_at is not None:
-        told = "without a tracking code"
-        if news.tracking_number:
-            told = f"tracking {news.tracking_number}" + (
-                f" ({news.carrier_name})" if news.carrier_name else "")
-        entries.append(TrailEntry(news.sent_at, actor, "news",
-                                  f"Pushed back to {channel}: shipped, {told}"))
+        entries.append(TrailEntry(news.sent_at, actor, "news", _pushed(news, channel)))
     elif news.last_error:
         entries.append(TrailEntry(news.shipped_at, actor, "news",
-                                  f"Push to {channel} failed after {news.attempts} "
-                                  f"attempt{'s' if news.attempts != 1 else ''}; it is tried "
-                                  "again by itself",
+                                  ngettext("Push to %(channel)s failed after %(num)d attempt; "
+                                           "it is tried again by itself",
+                                           "Push to %(channel)s failed after %(num)d "
+                                           "attempts; it is tried again by itself",
+                                           news.attempts, channel=channel),
                                   news.last_error))
     return entries
+
+
+def _pushed(news: ChannelNews, channel: str) -> str:
+    """What the channel was told when the shipping news went out."""
+    if not news.tracking_number:
+        return _("Pushed back to %(channel)s: shipped, without a tracking code", channel=channel)
+    if news.carrier_name:
+        return _("Pushed back to %(channel)s: shipped, tracking %(tracking)s (%(carrier)s)",
+                 channel=channel, tracking=news.tracking_number, carrier=news.carrier_name)
+    return _("Pushed back to %(channel)s: shipped, tracking %(tracking)s", channel=channel,
+             tracking=news.tracking_number)
 
 
 def line_trail(line: OrderLine) -> list[TrailEntry]:

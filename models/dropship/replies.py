@@ -7,6 +7,7 @@ its first supplier parcel leads: the order itself moves to Shipped and follows i
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 
 from models.actor import Actor
@@ -134,23 +135,29 @@ def record_tracking(so: SupplierOrder, tracking_number: str, carrier_name: str |
     a number gets it. The move is the supplier's, recorded in the operator's name.
     """
     if not actor.acts_as(Party.OPERATOR):
-        raise NotAllowed("Only an operator can record a supplier's tracking number.")
+        raise NotAllowed(_("Only an operator can record a supplier's tracking number."))
     if expected_version is not None and int(expected_version) != so.version:
-        raise Conflict(f"Supplier order {so.reference} was changed by someone else since you "
-                       "opened it (reload to see what changed); nothing was saved.")
+        raise Conflict(_("Supplier order %(reference)s was changed by someone else since "
+                         "you opened it (reload to see what changed); nothing was saved.",
+                         reference=so.reference))
     tracking = _tracking(tracking_number)
     if tracking is None or len(tracking) < 4:
-        raise InvalidInput("A tracking number has 4 to 64 characters.")
+        raise InvalidInput(_("A tracking number has 4 to 64 characters."))
     told = Actor(name=f"{actor.name} for {so.supplier.name}"[:64],
                  parties=frozenset({Party.SUPPLIER}), user_id=actor.user_id)
     if so.status in OPEN:
         return ship(so, tracking, carrier_name, told)
     if so.status == S.SHIPPED and not so.tracking_number:
         return add_tracking(so, tracking, carrier_name, told)
-    raise TransitionRefused(f"Supplier order {so.reference} is "
-                            f"{SUPPLIER_INFO[so.status].label.lower()}"
-                            + (f" with tracking {so.tracking_number}" if so.tracking_number else "")
-                            + "; there is no tracking number to record.")
+    status = SUPPLIER_INFO[so.status].label.lower()
+    if so.tracking_number:
+        raise TransitionRefused(_("Supplier order %(reference)s is %(status)s with tracking "
+                                  "%(tracking)s; there is no tracking number to record.",
+                                  reference=so.reference, status=status,
+                                  tracking=so.tracking_number))
+    raise TransitionRefused(_("Supplier order %(reference)s is %(status)s; there is no "
+                              "tracking number to record.", reference=so.reference,
+                              status=status))
 
 
 def _tracking(tracking_number: str | None) -> str | None:

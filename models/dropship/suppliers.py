@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from models.actor import Actor
@@ -74,31 +75,35 @@ class SupplierFields:
 def _check(supplier: Supplier | None, data: SupplierFields) -> None:
     """Refuse a supplier that could not work or would take another one's name."""
     if not data.name:
-        raise invalid("name", "Give the supplier a name.")
+        raise invalid("name", _("Give the supplier a name."))
     if len(data.name) > NAME_MAX:
-        raise invalid("name", f"The name is too long (at most {NAME_MAX} characters).")
+        raise invalid("name", _("The name is too long (at most %(max)s characters).",
+                                max=NAME_MAX))
     if data.needs_url and not data.base_url:
-        raise invalid("base_url", "Give the address of the supplier's API: orders are sent "
-                                  "there.")
+        raise invalid("base_url", _("Give the address of the supplier's API: orders are "
+                                    "sent there."))
     if data.base_url:
         parts = urlsplit(data.base_url)
         if (len(data.base_url) > URL_MAX or parts.scheme not in ("http", "https")
                 or not parts.hostname or re.search(r"\s", data.base_url)):
-            raise invalid("base_url", "The API address is a web address starting with https:// "
-                                      f"(or http://), at most {URL_MAX} characters.")
+            raise invalid("base_url", _("The API address is a web address starting with "
+                                        "https:// (or http://), at most %(max)s characters.",
+                                        max=URL_MAX))
     if len(data.default_shipping_method) > METHOD_MAX:
         raise invalid("default_shipping_method",
-                      f"The shipping method is too long (at most {METHOD_MAX} characters).")
+                      _("The shipping method is too long (at most %(max)s characters).",
+                        max=METHOD_MAX))
     if not POLL_MINUTES[0] <= data.poll_interval_minutes <= POLL_MINUTES[1]:
-        raise invalid("poll_interval_minutes", "Ask every 1 to 1440 minutes (a day).")
+        raise invalid("poll_interval_minutes", _("Ask every 1 to 1440 minutes (a day)."))
     if isinstance(data.api_key, str) and len(data.api_key) > SECRET_MAX:
-        raise invalid("api_key", f"The API token is too long (at most {SECRET_MAX} "
-                                 "characters).")
+        raise invalid("api_key", _("The API token is too long (at most %(max)s characters).",
+                                   max=SECRET_MAX))
     query = select(Supplier.id).where(Supplier.name == data.name)
     if supplier is not None:
         query = query.where(Supplier.id != supplier.id)
     if db.session.scalar(query.limit(1)) is not None:
-        raise invalid("name", f"Another supplier is already called “{data.name}”.")
+        raise invalid("name", _("Another supplier is already called “%(name)s”.",
+                                name=data.name))
 
 
 def save_supplier(supplier: Supplier | None, data: SupplierFields, actor: Actor) -> Supplier:
@@ -141,22 +146,22 @@ def _product(sku: str) -> Product:
     """The catalogue's product with this SKU; refused when there is none."""
     product = db.session.scalar(select(Product).where(Product.sku == sku))
     if product is None:
-        raise invalid("sku", f"No product has the SKU “{sku}” in the catalogue.")
+        raise invalid("sku", _("No product has the SKU “%(sku)s” in the catalogue.", sku=sku))
     return product
 
 
 def _check_mapping(supplier_sku: str, cost_cents: int | None, method: str) -> None:
     """Refuse a supplier SKU, cost or method that cannot be stored or sent."""
     if not supplier_sku:
-        raise invalid("supplier_sku", "Give the supplier's SKU for this product.")
+        raise invalid("supplier_sku", _("Give the supplier's SKU for this product."))
     if len(supplier_sku) > SKU_MAX:
-        raise invalid("supplier_sku", f"The supplier SKU is too long (at most {SKU_MAX} "
-                                      "characters).")
+        raise invalid("supplier_sku", _("The supplier SKU is too long (at most %(max)s "
+                                        "characters).", max=SKU_MAX))
     if cost_cents is not None and not 0 <= cost_cents <= MAX_COST_CENTS:
-        raise invalid("cost", "The cost is an amount from 0 upwards.")
+        raise invalid("cost", _("The cost is an amount from 0 upwards."))
     if len(method) > SKU_METHOD_MAX:
-        raise invalid("shipping_method", f"The shipping method is too long (at most "
-                                         f"{SKU_METHOD_MAX} characters).")
+        raise invalid("shipping_method", _("The shipping method is too long (at most "
+                                           "%(max)s characters).", max=SKU_METHOD_MAX))
 
 
 def set_sku_mapping(supplier: Supplier, sku: str, supplier_sku: str, cost_cents: int | None,
@@ -166,7 +171,7 @@ def set_sku_mapping(supplier: Supplier, sku: str, supplier_sku: str, cost_cents:
     sku, supplier_sku = (sku or "").strip(), (supplier_sku or "").strip()
     method = (shipping_method or "").strip()
     if not sku:
-        raise invalid("sku", "Give our SKU (a product of the catalogue).")
+        raise invalid("sku", _("Give our SKU (a product of the catalogue)."))
     _check_mapping(supplier_sku, cost_cents, method)
     product = _product(sku)
     mapping = db.session.scalar(select(SupplierSku).where(
@@ -279,20 +284,23 @@ def read_mapping_csv(content: bytes) -> list[MappingRow]:
     try:
         header = next(csv.reader([first], delimiter=delimiter), [])
     except csv.Error as error:
-        raise InvalidInput(f"The first line cannot be read: {error}.") from error
+        raise InvalidInput(_("The first line cannot be read: %(problem)s.",
+                             problem=error)) from error
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         column = MAPPING_HEADERS.get(_plain(header_field(name)))
         if column is None:
             continue
         if column in columns:
-            raise InvalidInput(f"Two columns both mean {column}: “{header[columns[column]]}” "
-                               f"and “{name.strip()}”. Keep one.")
+            raise InvalidInput(_("Two columns both mean %(column)s: “%(one)s” and “%(other)s”. "
+                                 "Keep one.", column=column, one=header[columns[column]],
+                                 other=name.strip()))
         columns[column] = index
     absent = [name for name in MAPPING_REQUIRED if name not in columns]
     if absent:
-        raise InvalidInput(f"Missing columns: {', '.join(absent)}. The first line must name "
-                           f"the columns: {', '.join(MAPPING_COLUMNS)}.")
+        raise InvalidInput(_("Missing columns: %(missing)s. The first line must name the "
+                             "columns: %(columns)s.", missing=", ".join(absent),
+                             columns=", ".join(MAPPING_COLUMNS)))
     rows = []
     try:
         for line, cells in CsvFile(content, encoding, delimiter, header, columns).records():
@@ -302,10 +310,10 @@ def read_mapping_csv(content: bytes) -> list[MappingRow]:
                                    values.get("cost", ""), values.get("shipping_method", "")))
     except (CsvFileError, UnicodeDecodeError) as error:
         raise InvalidInput(str(error) if isinstance(error, CsvFileError) else
-                           "The file is not text in one encoding: save it as CSV UTF-8.") \
+                           _("The file is not text in one encoding: save it as CSV UTF-8.")) \
             from error
     if not rows:
-        raise InvalidInput("The file has no rows under its header.")
+        raise InvalidInput(_("The file has no rows under its header."))
     return rows
 
 
@@ -334,28 +342,31 @@ def import_sku_mappings(supplier: Supplier, rows: list[MappingRow],
 def _check_row(row: MappingRow, products: dict[str, Product], seen: dict[str, int]) -> None:
     """Put on the row every reason it cannot be applied."""
     if not row.sku:
-        row.reasons.append("Our SKU is empty.")
+        row.reasons.append(_("Our SKU is empty."))
     elif row.sku not in products:
-        row.reasons.append(f"SKU “{row.sku}” is not in the catalogue.")
+        row.reasons.append(_("SKU “%(sku)s” is not in the catalogue.", sku=row.sku))
     elif row.sku in seen:
-        row.reasons.append(f"SKU {row.sku} is already on line {seen[row.sku]}: keep one row "
-                           "per SKU.")
+        row.reasons.append(_("SKU %(sku)s is already on line %(line)s: keep one row per SKU.",
+                             sku=row.sku, line=seen[row.sku]))
     if row.sku:
         seen.setdefault(row.sku, row.line)
     if not row.supplier_sku:
-        row.reasons.append("The supplier SKU is empty.")
+        row.reasons.append(_("The supplier SKU is empty."))
     elif len(row.supplier_sku) > SKU_MAX:
-        row.reasons.append(f"The supplier SKU is longer than {SKU_MAX} characters.")
+        row.reasons.append(_("The supplier SKU is longer than %(max)s characters.",
+                             max=SKU_MAX))
     if row.cost:
         try:
             row.cost_cents = parse_amount(row.cost)
         except ValueError:
-            row.reasons.append(f"Cost “{row.cost}” is not an amount (write 12.50 or 12,50).")
+            row.reasons.append(_("Cost “%(cost)s” is not an amount (write 12.50 or 12,50).",
+                                 cost=row.cost))
         else:
             if row.cost_cents > MAX_COST_CENTS:
-                row.reasons.append(f"Cost “{row.cost}” is too large.")
+                row.reasons.append(_("Cost “%(cost)s” is too large.", cost=row.cost))
     if len(row.shipping_method) > SKU_METHOD_MAX:
-        row.reasons.append(f"The shipping method is longer than {SKU_METHOD_MAX} characters.")
+        row.reasons.append(_("The shipping method is longer than %(max)s characters.",
+                             max=SKU_METHOD_MAX))
 
 
 def _products(skus: set[str]) -> dict[str, Product]:
@@ -389,15 +400,16 @@ def set_shipping_mapping(supplier: Supplier, rate_name: str, method: str,
     rate_name, method = (rate_name or "").strip(), (method or "").strip()
     key = fold(rate_name)
     if not key:
-        raise invalid("rate_name", "Give the rate name as the channel sends it "
-                                   "(e.g. “Livraison gratuite”).")
+        raise invalid("rate_name", _("Give the rate name as the channel sends it "
+                                     "(e.g. “Livraison gratuite”)."))
     if len(rate_name) > METHOD_MAX:
-        raise invalid("rate_name", f"The rate name is too long (at most {METHOD_MAX} "
-                                   "characters).")
+        raise invalid("rate_name", _("The rate name is too long (at most %(max)s "
+                                     "characters).", max=METHOD_MAX))
     if not method:
-        raise invalid("method", "Give the supplier's shipping method for this rate.")
+        raise invalid("method", _("Give the supplier's shipping method for this rate."))
     if len(method) > METHOD_MAX:
-        raise invalid("method", f"The method is too long (at most {METHOD_MAX} characters).")
+        raise invalid("method", _("The method is too long (at most %(max)s characters).",
+                                  max=METHOD_MAX))
     mapping = db.session.scalar(select(ShippingMapping).where(
         ShippingMapping.supplier_id == supplier.id, ShippingMapping.rate_key == key))
     if mapping is None:

@@ -19,8 +19,10 @@ ROW = re.compile(r'<tr id="so-(\d+)"')
 
 
 def words(resp) -> str:
-    """What a reader sees: the text without tags, whitespace collapsed."""
-    body = html.unescape(re.sub(r"<[^>]+>", " ", resp.get_data(as_text=True)))
+    """What a reader sees: the text without tags, whitespace collapsed (a <bdi> isolates
+    its text without adding a space)."""
+    body = re.sub(r"</?bdi[^>]*>", "", resp.get_data(as_text=True))
+    body = html.unescape(re.sub(r"<[^>]+>", " ", body))
     return re.sub(r"\s+", " ", body).strip()
 
 

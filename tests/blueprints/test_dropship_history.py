@@ -52,7 +52,7 @@ def test_a_row_shows_status_supplier_ref_tracking_cost_and_message(login, outcom
     shipped = outcomes["shipped"]
     body = c.get("/dropship/history?status=shipped").get_data(as_text=True)
     assert (f'href="/orders/{shipped.order_id}#supplier-order-{shipped.id}">'
-            "<code>SBX0000000042</code></a>") in body
+            '<code dir="ltr">SBX0000000042</code></a>') in body
     assert "Sandbox Express" in body and f"SUP-{shipped.id:05d}" in body
     assert 'data-status="shipped"' in body and "91.00 MAD" in body
     failed = words(c.get("/dropship/history?status=failed"))

@@ -222,7 +222,7 @@ def test_the_row_settles_once_the_job_has_submitted_it(login, make_supplier_orde
     resp = c.hx_get(f"/dropship/{so.id}/row")
     row = resp.get_data(as_text=True)
     assert 'data-status="submitted"' in row and "hx-trigger" not in row
-    assert f"waiting for {so.supplier.name}" in text(resp)
+    assert f"waiting for {so.supplier.name}" in words(resp)
 
 
 def test_process_without_htmx_redirects_back_with_the_message(login, make_supplier_order):
@@ -252,7 +252,7 @@ def test_bulk_process_reports_refusals_at_once_and_progress_until_done(
                   data={"ids": [str(first.id), str(second.id), str(broken.id), "999999"]})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "<html" not in body
-    refused = squash(text(resp))
+    refused = words(resp)
     assert f"{broken.reference}: in error: Resolve it first (Out of stock" in refused
     assert "#999999: no such supplier order" in refused
     batch = re.search(r'hx-get="/dropship/batches/([0-9a-f]{32})"', body).group(1)

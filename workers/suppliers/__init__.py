@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 
 import requests
+from flask_babel import lazy_gettext as _l
 
 from .base import (
     ACCEPTED,
@@ -33,7 +34,8 @@ ADAPTERS = {
     "csv": "workers.suppliers.csv_file:CsvFileSupplier",
 }
 # What the settings page calls each kind.
-KINDS = {"sandbox": "Sandbox supplier (demo)", "http_json": "JSON API", "csv": "CSV files"}
+KINDS = {"sandbox": _l("Sandbox supplier (demo)"), "http_json": _l("JSON API"),
+         "csv": _l("CSV files")}
 
 
 def adapter_for(config: SupplierConfig,

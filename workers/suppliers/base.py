@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 # What a reply says happened to one supplier order on the supplier's side.
 ACCEPTED = "accepted"  # the supplier took it
 REJECTED = "rejected"  # the supplier refused it; `message` says why (out of stock, ...)
@@ -145,4 +147,5 @@ class SupplierAdapter:
 
     def read_status_file(self, data: bytes) -> StatusFile:
         """Read a status/tracking file the supplier sent back (file suppliers)."""
-        raise SupplierError(f"{self.config.name} sends no status files.", transient=False)
+        raise SupplierError(_("%(supplier)s sends no status files.", supplier=self.config.name),
+                            transient=False)

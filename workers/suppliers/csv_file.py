@@ -21,6 +21,8 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
 from models.intake.csvfile import (
     CsvFile,
     CsvFileError,
@@ -77,14 +79,14 @@ DEFAULT_SETTINGS = {"drop_url": ""}
 def check_settings(settings) -> list[str]:
     """What is wrong with these settings, in words a manager can act on ([] when fine)."""
     if not isinstance(settings, dict):
-        return ["The settings must be a JSON object, like the example."]
-    problems = [f"Unknown setting “{key}”: the only one is drop_url." for key in settings
-                if key not in SETTINGS_KEYS]
+        return [_("The settings must be a JSON object, like the example.")]
+    problems = [_("Unknown setting “%(key)s”: the only one is drop_url.", key=key)
+                for key in settings if key not in SETTINGS_KEYS]
     drop_url = settings.get("drop_url", "")
     if not isinstance(drop_url, str) or (
             drop_url.strip() and not drop_url.strip().startswith(("http://", "https://"))):
-        problems.append("drop_url is an https:// address where each purchase file is POSTed, "
-                        "or empty to download the files and send them yourself.")
+        problems.append(_("drop_url is an https:// address where each purchase file is "
+                          "POSTed, or empty to download the files and send them yourself."))
     return problems
 
 
@@ -186,7 +188,7 @@ class CsvFileSupplier(HttpSupplier):
                     result.replies.append((reference, reply))
         except (CsvFileError, UnicodeDecodeError) as exc:
             reason = str(exc) if isinstance(exc, CsvFileError) else (
-                "The rest of the file is not text in one encoding.")
+                _("The rest of the file is not text in one encoding."))
             result.errors.append((last + 1, reason))
         return result
 
@@ -196,20 +198,21 @@ class CsvFileSupplier(HttpSupplier):
         raw_reference, raw_status = values.get("reference", ""), values.get("status", "")
         match = REFERENCE.fullmatch(raw_reference.replace(" ", ""))
         if not raw_reference:
-            reasons.append("The reference is empty.")
+            reasons.append(_("The reference is empty."))
         elif not match:
-            reasons.append(f"Reference “{raw_reference}” is not one of ours: they look like "
-                           "#1234-56.")
+            reasons.append(_("Reference “%(reference)s” is not one of ours: they look like "
+                             "#1234-56.", reference=raw_reference))
         outcome = STATUSES.get(fold(raw_status))
         if not raw_status:
-            reasons.append("The status is empty.")
+            reasons.append(_("The status is empty."))
         elif outcome is None:
-            reasons.append(f"Status “{raw_status}” is not one we know: write accepted, shipped, "
-                           "rejected or canceled (or accepté, expédié, refusé, annulé).")
+            reasons.append(_("Status “%(status)s” is not one we know: write accepted, shipped, "
+                             "rejected or canceled (or accepté, expédié, refusé, annulé).",
+                             status=raw_status))
         tracking = values.get("tracking_number", "") or None
         if outcome == SHIPPED and not tracking:
-            reasons.append("A shipped order needs its tracking number (column tracking_number "
-                           "or numéro de suivi).")
+            reasons.append(_("A shipped order needs its tracking number (column "
+                             "tracking_number or numéro de suivi)."))
         message = values.get("message", "")
         if outcome == REJECTED and not message:
             message = f"Refused in {self.config.name}'s status file, without a reason."
@@ -233,28 +236,31 @@ def _open(data: bytes) -> CsvFile:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise CsvFileError("The file is not text: is it a spreadsheet saved as .xlsx? Save it "
-                           "as CSV.") from exc
+        raise CsvFileError(_("The file is not text: is it a spreadsheet saved as .xlsx? Save "
+                             "it as CSV.")) from exc
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = sniff_delimiter(first)
     try:
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
     except csv.Error as exc:
-        raise CsvFileError(f"The first line cannot be read: {exc}.") from exc
+        raise CsvFileError(_("The first line cannot be read: %(problem)s.",
+                             problem=exc)) from exc
     if not any(cell.strip() for cell in header):
-        raise CsvFileError("The file is empty: its first line must name the columns: "
-                           "reference, status, tracking_number, carrier, message.")
+        raise CsvFileError(_("The file is empty: its first line must name the columns: "
+                             "reference, status, tracking_number, carrier, message."))
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         column = HEADERS.get(fold(header_field(name)))
         if column is None:
             continue  # their own columns are ignored
         if column in columns:
-            raise CsvFileError(f"Two columns both mean {column}: “{header[columns[column]]}” "
-                               f"and “{name.strip()}”. Keep one.")
+            raise CsvFileError(_("Two columns both mean %(column)s: “%(one)s” and “%(other)s”. "
+                                 "Keep one.", column=column, one=header[columns[column]],
+                                 other=name.strip()))
         columns[column] = index
     absent = [name for name in STATUS_REQUIRED if name not in columns]
     if absent:
-        raise CsvFileError(f"Missing columns: {', '.join(absent)}. The first line must name the "
-                           "columns: reference, status, tracking_number, carrier, message.")
+        raise CsvFileError(_("Missing columns: %(missing)s. The first line must name the "
+                             "columns: %(columns)s.", missing=", ".join(absent),
+                             columns="reference, status, tracking_number, carrier, message"))
     return CsvFile(data, encoding, delimiter, header, columns)

@@ -36,6 +36,8 @@ import re
 from decimal import Decimal
 from urllib.parse import quote
 
+from flask_babel import gettext as _
+
 from workers.carriers.jsonpath import MISSING, text_at
 
 from .base import (
@@ -103,27 +105,32 @@ DEFAULT_SETTINGS = {
 def check_settings(settings) -> list[str]:
     """What is wrong with these settings, in words a manager can act on ([] when fine)."""
     if not isinstance(settings, dict):
-        return ["The settings must be a JSON object, like the example."]
-    problems = [f"Unknown setting “{key}”: the settings are {', '.join(SETTINGS_KEYS)}."
+        return [_("The settings must be a JSON object, like the example.")]
+    problems = [_("Unknown setting “%(key)s”: the settings are %(known)s.", key=key,
+                  known=", ".join(SETTINGS_KEYS))
                 for key in settings if key not in SETTINGS_KEYS]
     problems += _check_paths(settings)
     fields = settings.get("fields", {})
     if not isinstance(fields, dict):
-        problems.append("fields must be an object: our field -> where it goes in their body.")
+        problems.append(_("fields must be an object: our field -> where it goes in their "
+                          "body."))
     else:
         problems += _check_fields(fields)
     reply = settings.get("reply", {})
     if not isinstance(reply, dict):
-        problems.append("reply must be an object: what we read -> where their answer has it.")
+        problems.append(_("reply must be an object: what we read -> where their answer has "
+                          "it."))
     else:
-        problems += [f"reply: unknown field “{key}”; it reads {', '.join(REPLY_FIELDS)}."
+        problems += [_("reply: unknown field “%(key)s”; it reads %(known)s.", key=key,
+                       known=", ".join(REPLY_FIELDS))
                      for key in reply if key not in REPLY_FIELDS]
-        problems += [f"reply.{key}: “{path}” is not a dotted path like “data.id”."
+        problems += [_("reply.%(key)s: “%(path)s” is not a dotted path like “data.id”.",
+                       key=key, path=path)
                      for key, path in reply.items()
                      if key in REPLY_FIELDS and not _is_path(path, allow_empty=True)]
         if str(settings.get("status_path") or "").strip() and not reply.get("status"):
-            problems.append("status_path is set but reply.status is not: their status "
-                            "answers could not be read.")
+            problems.append(_("status_path is set but reply.status is not: their status "
+                              "answers could not be read."))
     problems += _check_statuses(settings.get("statuses", {}))
     return problems
 
@@ -133,16 +140,18 @@ def _check_paths(settings: dict) -> list[str]:
     problems = []
     submit = settings.get("submit_path")
     if not isinstance(submit, str) or not submit.strip():
-        problems.append("submit_path is required: where orders are POSTed, e.g. “/orders”.")
+        problems.append(_("submit_path is required: where orders are POSTed, e.g. "
+                          "“/orders”."))
     elif "{" in submit:
-        problems.append("submit_path takes no {placeholders}: there is no order id yet.")
+        problems.append(_("submit_path takes no {placeholders}: there is no order id yet."))
     for key in ("status_path", "cancel_path"):
         value = settings.get(key, "")
         if not isinstance(value, str):
-            problems.append(f"{key} must be text, e.g. “/orders/{{ref}}”, or empty.")
+            problems.append(_("%(key)s must be text, e.g. “/orders/{ref}”, or empty.",
+                              key=key))
             continue
-        problems += [f"{key}: unknown placeholder {{{name}}}; use {{ref}} (their order id) "
-                     "or {key} (our idempotency key)."
+        problems += [_("%(key)s: unknown placeholder {%(name)s}; use {ref} (their order id) "
+                       "or {key} (our idempotency key).", key=key, name=name)
                      for name in PLACEHOLDER.findall(value) if name not in ("ref", "key")]
     return problems
 
@@ -150,21 +159,24 @@ def _check_paths(settings: dict) -> list[str]:
 def _check_fields(fields: dict) -> list[str]:
     """Problems with the fields mapping: unknown fields, bad or clashing paths, no lines."""
     known = ORDER_FIELDS + LINE_FIELDS
-    problems = [f"fields: unknown field “{key}”; ours are {', '.join(known)}."
+    problems = [_("fields: unknown field “%(key)s”; ours are %(known)s.", key=key,
+                  known=", ".join(known))
                 for key in fields if key not in known]
-    problems += [f"fields.{key}: “{path}” is not a dotted path like “customer.name”."
+    problems += [_("fields.%(key)s: “%(path)s” is not a dotted path like “customer.name”.",
+                   key=key, path=path)
                  for key, path in fields.items() if key in known and not _is_path(path)]
     for group in (ORDER_FIELDS, LINE_FIELDS):
         paths = {key: str(path) for key, path in fields.items()
                  if key in group and _is_path(path) and path}
         problems += _clashes(paths)
     if not fields.get("lines"):
-        problems.append("fields.lines is required: where the list of lines goes, e.g. “items”.")
+        problems.append(_("fields.lines is required: where the list of lines goes, e.g. "
+                          "“items”."))
     if not fields.get("line.quantity"):
-        problems.append("fields.line.quantity is required: where a line's quantity goes.")
+        problems.append(_("fields.line.quantity is required: where a line's quantity goes."))
     if not fields.get("line.supplier_sku") and not fields.get("line.sku"):
-        problems.append("fields.line.supplier_sku (their SKU) or fields.line.sku (ours) is "
-                        "required: how they know the product.")
+        problems.append(_("fields.line.supplier_sku (their SKU) or fields.line.sku (ours) is "
+                          "required: how they know the product."))
     return problems
 
 
@@ -176,26 +188,27 @@ def _clashes(paths: dict[str, str]) -> list[str]:
         for other, other_path in items[i + 1:]:
             if path == other_path or other_path.startswith(path + ".") or path.startswith(
                     other_path + "."):
-                problems.append(f"fields: {key} (“{path}”) and {other} (“{other_path}”) "
-                                "would overwrite each other.")
+                problems.append(_("fields: %(key)s (“%(path)s”) and %(other)s "
+                                  "(“%(other_path)s”) would overwrite each other.", key=key,
+                                  path=path, other=other, other_path=other_path))
     return problems
 
 
 def _check_statuses(statuses) -> list[str]:
     """Problems with the status table."""
     if not isinstance(statuses, dict):
-        return ["statuses must be an object: their status -> one of "
-                f"{', '.join(MAPPABLE)}."]
-    problems = [f"statuses: “{raw}” is mapped to “{ours}”, which is not one of "
-                f"{', '.join(MAPPABLE)}."
+        return [_("statuses must be an object: their status -> one of %(known)s.",
+                  known=", ".join(MAPPABLE))]
+    problems = [_("statuses: “%(raw)s” is mapped to “%(ours)s”, which is not one of "
+                  "%(known)s.", raw=raw, ours=ours, known=", ".join(MAPPABLE))
                 for raw, ours in statuses.items()
                 if not isinstance(ours, str) or ours.strip().lower() not in MAPPABLE]
     seen: dict[str, str] = {}
     for raw, ours in statuses.items():
         folded = raw.strip().casefold()
         if folded in seen and seen[folded] != str(ours).strip().lower():
-            problems.append(f"statuses: “{raw}” is mapped twice, to different statuses "
-                            "(case does not count).")
+            problems.append(_("statuses: “%(raw)s” is mapped twice, to different statuses "
+                              "(case does not count).", raw=raw))
         seen[folded] = str(ours).strip().lower()
     return problems
 
