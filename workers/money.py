@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import requests
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from models.actor import Actor
@@ -58,23 +59,27 @@ def has_statement_api(carrier: Carrier) -> bool:
 def _get(config: CarrierConfig) -> requests.Response:
     """GET the statement; FetchError when the carrier cannot be reached or fails."""
     if not config.base_url:
-        raise FetchError(f"{config.name} has no API address set: add it in the carrier's "
-                         "settings.", status=422)
+        raise FetchError(_("%(carrier)s has no API address set: add it in the carrier's "
+                           "settings.", carrier=config.name), status=422)
     url = config.base_url.rstrip("/") + "/statement"
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
     try:
         response = requests.get(url, headers=headers, timeout=config.timeout)
     except requests.Timeout:
-        raise FetchError(f"{config.name} did not answer within {config.timeout:g} s.") from None
+        raise FetchError(_("%(carrier)s did not answer within %(seconds)g s.",
+                           carrier=config.name, seconds=config.timeout)) from None
     except requests.ConnectionError:
-        raise FetchError(f"Could not reach {config.name} at {config.base_url}.") from None
+        raise FetchError(_("Could not reach %(carrier)s at %(address)s.", carrier=config.name,
+                           address=config.base_url)) from None
     except requests.RequestException as exc:
-        raise FetchError(f"Fetching {config.name}'s statement failed: {exc}") from None
+        raise FetchError(_("Fetching %(carrier)s's statement failed: %(error)s",
+                           carrier=config.name, error=exc)) from None
     if response.status_code >= 500:
-        raise FetchError(f"{config.name} answered {response.status_code}: try again later.")
+        raise FetchError(_("%(carrier)s answered %(status)s: try again later.",
+                           carrier=config.name, status=response.status_code))
     if response.status_code >= 400:
-        raise FetchError(f"{config.name} refused ({response.status_code}): check the carrier's "
-                         "API key in its settings.")
+        raise FetchError(_("%(carrier)s refused (%(status)s): check the carrier's API key in "
+                           "its settings.", carrier=config.name, status=response.status_code))
     return response
 
 
@@ -109,8 +114,8 @@ def fetch(carrier: Carrier) -> Fetched:
     try:
         converted = to_csv(response.json())
     except ValueError:
-        raise FetchError(f"{config.name} sent a statement that cannot be read (not the JSON "
-                         "expected).") from None
+        raise FetchError(_("%(carrier)s sent a statement that cannot be read (not the JSON "
+                           "expected).", carrier=config.name)) from None
     return Fetched(response.content, converted)
 
 
@@ -120,8 +125,8 @@ def fetch_and_import(carrier: Carrier, actor: Actor, today: date) -> ImportResul
     Flushes, never commits. The statement is known by the sha256 of the bytes fetched.
     """
     if not has_statement_api(carrier):
-        raise FetchError(f"{carrier.name} has no statement API: upload its statement file.",
-                         status=422)
+        raise FetchError(_("%(carrier)s has no statement API: upload its statement file.",
+                           carrier=carrier.name), status=422)
     fetched = fetch(carrier)
     digest = hashlib.sha256(fetched.content).hexdigest()
     earlier = db.session.scalar(select(RemittanceStatement).where(

@@ -4,39 +4,50 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import quote, urlencode
 
+from babel.dates import format_date
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from models import utcnow
 from models.boards import figures
 from models.boards.period import Period
 from models.boards.tables import ALL, NOT_SHIPPED
 
-from ..i18n import local_time
+from ..i18n import FORMAT_LOCALES, is_rtl, language, local_date, local_time, number
+from ..i18n import percent as share_text
 from .forms import BoardFilterForm, slice_label
 
 # Trend series: (field, label, status colour of the palette, dashed). Delivered shares the
 # green of Confirmed (both are "went well"), so it is drawn dashed to tell them apart.
-SERIES = (("leads", "Leads", "blue", False), ("confirmed", "Confirmed", "green", False),
-          ("delivered", "Delivered", "green", True),
-          ("returned", "Returned + in return", "purple", False))
+SERIES = (("leads", _l("Leads"), "blue", False),
+          ("confirmed", _l("Confirmed"), "green", False),
+          ("delivered", _l("Delivered"), "green", True),
+          ("returned", _l("Returned + in return"), "purple", False))
 CHART_W, CHART_H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 220, 44, 12, 12, 34
 
 
 def period_words(period: Period) -> str:
-    """The period as it reads after "Orders that arrived"."""
-    if period.name in ("today", "yesterday"):
-        return period.name
+    """The period as it reads after "Orders that arrived" (a phrase of its own in every
+    language: "today", "aujourd'hui", "اليوم")."""
+    if period.name == "today":
+        return _("today")
+    if period.name == "yesterday":
+        return _("yesterday")
+    first, last = local_date(period.first), local_date(period.last)
     if period.first == period.last:
-        return f"on {period.first.isoformat()}"
-    span = f"{period.first.isoformat()} to {period.last.isoformat()}"
+        return _("on %(day)s", day=first)
     if period.name in ("7d", "30d"):
-        return f"in the last {len(period.days)} days ({span})"
-    return f"from {span}"
+        return ngettext("in the last %(num)d day (%(first)s to %(last)s)",
+                        "in the last %(num)d days (%(first)s to %(last)s)", len(period.days),
+                        first=first, last=last)
+    return _("from %(first)s to %(last)s", first=first, last=last)
 
 
 def percent(value: float | None) -> str:
-    """12.345 -> '12.3%'; None (nothing to divide by) -> '—'."""
-    return "—" if value is None else f"{value:.1f}%"
+    """12.345 -> '12.3%' (as the language writes it); None (nothing to divide by) -> '—'."""
+    return share_text(None if value is None else value / 100)
 
 
 @dataclass
@@ -46,12 +57,37 @@ class Chart:
     width: int
     height: int
     lines: list[dict] = field(default_factory=list)
-    y_ticks: list[tuple[float, int]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
     x_labels: list[tuple[float, str]] = field(default_factory=list)
     left: int = PAD_L
     right: int = CHART_W - PAD_R
     bottom: int = CHART_H - PAD_B
     top: int = PAD_T
+    rtl: bool = False  # drawn mirrored: the value axis on the right, days running leftwards
+
+    def mx(self, x: float) -> float:
+        """An x of the left-to-right drawing, mirrored when the page reads right to left."""
+        return round(self.width - x, 1) if self.rtl else x
+
+    @property
+    def axis_x(self) -> float:
+        """Where the value axis stands: the start side of the reading direction."""
+        return self.mx(self.left)
+
+    @property
+    def tick_x(self) -> float:
+        """Where the value axis' numbers end (or start, mirrored), just outside the axis."""
+        return self.mx(self.left - 6)
+
+    @property
+    def tick_anchor(self) -> str:
+        """The numbers hug the axis from the outside on either side."""
+        return "start" if self.rtl else "end"
+
+    @property
+    def label_x(self) -> float:
+        """The rotated "Orders" label, outside the value axis."""
+        return self.mx(12)
 
 
 def nice_top(n: int) -> int:
@@ -66,13 +102,14 @@ def nice_top(n: int) -> int:
 
 def chart(days: list[figures.Day]) -> Chart:
     """Place every day's numbers on a fixed canvas (the SVG scales with the page)."""
-    out = Chart(CHART_W, CHART_H)
+    out = Chart(CHART_W, CHART_H, rtl=is_rtl())
     top = nice_top(max([max(d.leads, d.confirmed, d.delivered, d.returned) for d in days]
                        + [1]))
     inner_w, inner_h = out.right - out.left, out.bottom - out.top
 
     def x(i: int) -> float:
-        return out.left + (inner_w * i / (len(days) - 1) if len(days) > 1 else inner_w / 2)
+        return out.mx(out.left + (inner_w * i / (len(days) - 1) if len(days) > 1
+                                  else inner_w / 2))
 
     def y(n: int) -> float:
         return round(out.bottom - inner_h * n / top, 1)
@@ -83,10 +120,12 @@ def chart(days: list[figures.Day]) -> Chart:
         out.lines.append({"name": name, "label": label, "colour": colour, "dashed": dashed,
                           "points": points,
                           "path": " ".join(f"{px},{py}" for px, py, _d, _n in points)})
-    out.y_ticks = [(y(n), n) for n in sorted({0, top // 2, top})]
+    out.y_ticks = [(y(n), number(n)) for n in sorted({0, top // 2, top})]
     step = max(1, len(days) // 6)
     shown = set(range(0, len(days), step)) | {len(days) - 1}
-    out.x_labels = [(round(x(i), 1), days[i].day.strftime("%d %b")) for i in sorted(shown)]
+    locale = FORMAT_LOCALES[language()]
+    out.x_labels = [(round(x(i), 1), format_date(days[i].day, "dd MMM", locale=locale))
+                    for i in sorted(shown)]
     return out
 
 
@@ -114,10 +153,14 @@ class Board:
         return period_words(self.period)
 
     @property
-    def slice_words(self) -> str:
-        """", city Rabat" or ""."""
-        label = slice_label(self.form)
-        return f", {label}" if label else ""
+    def heading(self) -> str:
+        """"Orders that arrived today" …"""
+        return _("Orders that arrived %(when)s", when=self.arrived)
+
+    @property
+    def slice(self) -> tuple[str, str] | None:
+        """The filter chosen, as (what, which): ("City", "Rabat"); None for every order."""
+        return slice_label(self.form)
 
     def args(self, **changes) -> dict[str, str]:
         """The board's own URL arguments."""

@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField
@@ -15,8 +17,8 @@ from models.boards.tables import AGENT, ALL, CARRIER, CHANNEL, CITY, SUPPLIER
 from ..filters import DateRangeChecks
 from ..orders.listing import Lookups
 
-ONE_SLICE = ("Choose one filter at a time: the boards keep their counts per channel, "
-             "carrier, city, agent or supplier, not per combination.")
+ONE_SLICE = _l("Choose one filter at a time: the boards keep their counts per channel, "
+                "carrier, city, agent or supplier, not per combination.")
 SLICES = (CHANNEL, CARRIER, CITY, AGENT, SUPPLIER)
 
 
@@ -26,14 +28,14 @@ class BoardFilterForm(DateRangeChecks, FlaskForm):
     class Meta:
         csrf = False
 
-    period = SelectField("Period", choices=list(PERIODS.items()), default="today")
-    from_ = DateField("From", validators=[Optional()], name="from")
-    to = DateField("To", validators=[Optional()])
-    channel = SelectField("Channel", choices=[], default="")
-    carrier = SelectField("Carrier", choices=[], default="")
-    city = StringField("City", validators=[Optional(), Length(max=120)])
-    agent = SelectField("Agent", choices=[], default="")
-    supplier = SelectField("Supplier", choices=[], default="")
+    period = SelectField(_l("Period"), choices=list(PERIODS.items()), default="today")
+    from_ = DateField(_l("From"), validators=[Optional()], name="from")
+    to = DateField(_l("To"), validators=[Optional()])
+    channel = SelectField(_l("Channel"), choices=[], default="")
+    carrier = SelectField(_l("Carrier"), choices=[], default="")
+    city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    agent = SelectField(_l("Agent"), choices=[], default="")
+    supplier = SelectField(_l("Supplier"), choices=[], default="")
 
     def validate_period(self, field):
         """A custom period has both dates and spans at most a year (backwards: see `to`)."""
@@ -41,16 +43,17 @@ class BoardFilterForm(DateRangeChecks, FlaskForm):
             return
         first, last = self.from_.data, self.to.data
         if not (first and last):
-            raise ValidationError("A custom period needs both a start and an end date.")
+            raise ValidationError(_("A custom period needs both a start and an end date."))
         if (last - first).days + 1 > LONGEST_DAYS:
-            raise ValidationError(f"A custom period spans at most {LONGEST_DAYS} days.")
+            raise ValidationError(_("A custom period spans at most %(days)d days.",
+                                    days=LONGEST_DAYS))
 
     def validate(self, extra_validators=None) -> bool:
         """The fields, then one slice at a time (the rollups are kept per single slice)."""
         valid = super().validate(extra_validators)
         chosen = [self[name] for name in SLICES if self._value(name)]
         if len(chosen) > 1:
-            chosen[0].errors.append(ONE_SLICE)
+            chosen[0].errors.append(str(ONE_SLICE))
             return False
         return valid
 
@@ -84,7 +87,7 @@ class BoardFilterForm(DateRangeChecks, FlaskForm):
 
 def _choices(items) -> list[tuple[str, str]]:
     """Select options with an "any" entry first."""
-    return [("", "Any")] + [(str(k), v) for k, v in items]
+    return [("", _("Any"))] + [(str(k), v) for k, v in items]
 
 
 def board_form(args) -> BoardFilterForm:
@@ -99,12 +102,10 @@ def board_form(args) -> BoardFilterForm:
     return form
 
 
-def slice_label(form: BoardFilterForm) -> str:
-    """What the slice is, in words ("" for every order)."""
+def slice_label(form: BoardFilterForm) -> tuple[str, str] | None:
+    """The slice as (its field's label, the name chosen): ("City", "Rabat"); None for all."""
     chosen = form.chosen_slice()
     if chosen.dim == ALL:
-        return ""
-    if chosen.dim == CITY:
-        return f"city {chosen.key}"
-    names = dict(form[chosen.dim].choices)
-    return f"{form[chosen.dim].label.text.lower()} {names.get(chosen.key, chosen.key)}"
+        return None
+    names = dict(form[chosen.dim].choices) if chosen.dim != CITY else {}
+    return str(form[chosen.dim].label.text), names.get(chosen.key, chosen.key)

@@ -1,7 +1,11 @@
 """Money: carriers' remittance statements (managers): the column mapping, the upload and
 each statement's matched lines."""
 
+import re
+
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -21,29 +25,69 @@ from models.money.remittances import (
     saved_mapping,
 )
 from models.money.tables import OUTCOMES
-from models.status import Role
+from models.status import SHIPPING_INFO, Role
 
+from ..i18n import money
 from ..intake.forms import upload_content
 from ..web import form_error, get_or_404, render, role_required
 from . import bp
 
 STATEMENTS_SHOWN = 50
 LINES_SHOWN = 1000
-OUTCOME_LABELS = {"remitted": "Remitted", "short": "Short", "over": "Over",
-                  "unknown": "Unknown tracking", "duplicate": "Duplicate"}
+OUTCOME_LABELS = {"remitted": _l("Remitted"), "short": _l("Short"), "over": _l("Over"),
+                  "unknown": _l("Unknown tracking"), "duplicate": _l("Duplicate")}
+
+# A line's note is stored in English (it is data, written once by whoever imported; see
+# models/money/remittances.match_rows); these read it back in the reader's language.
+# A note of another shape is shown as stored.
+NOTE_SAME = re.compile(r"Same tracking number as line (\d+) of this statement\.")
+NOTE_UNKNOWN = re.compile(r"No parcel of (.+) has this tracking number\.")
+NOTE_SETTLED = re.compile(r"Already remitted in statement #(\d+), line (\d+)\.")
+NOTE_AMOUNTS = re.compile(r"Expected (-?\d+\.\d\d), collected (-?\d+\.\d\d)\.")
+NOTE_STATUS = re.compile(r"The order is not marked delivered \((.+)\)\.")
+
+
+def _cents_of(text: str) -> int:
+    """A note's amount (1234.50) back in cents."""
+    return round(float(text) * 100)
+
+
+def note_text(note: str) -> str:
+    """A stored note as the reader's language says it."""
+    if not note:
+        return ""
+    if match := NOTE_SAME.fullmatch(note):
+        return _("Same tracking number as line %(line)s of this statement.", line=match[1])
+    if match := NOTE_UNKNOWN.fullmatch(note):
+        return _("No parcel of %(carrier)s has this tracking number.", carrier=match[1])
+    if match := NOTE_SETTLED.fullmatch(note):
+        return _("Already remitted in statement #%(id)s, line %(line)s.", id=match[1],
+                 line=match[2])
+    parts, rest = [], note
+    if match := NOTE_AMOUNTS.match(rest):
+        parts.append(_("Expected %(expected)s, collected %(collected)s.",
+                       expected=money(_cents_of(match[1])), collected=money(_cents_of(match[2]))))
+        rest = rest[match.end():].strip()
+    if match := NOTE_STATUS.fullmatch(rest):
+        info = SHIPPING_INFO.get(match[1])
+        status = str(info.label) if info else (
+            _("not shipped") if match[1] == "not shipped" else match[1])
+        parts.append(_("The order is not marked delivered (%(status)s).", status=status))
+        rest = ""
+    return note if rest else " ".join(parts)
 
 
 class RemittanceForm(FlaskForm):
     """A carrier, its statement's column names, and a statement file."""
 
-    carrier_id = SelectField("Carrier", coerce=int, validators=[InputRequired()])
-    tracking_number = StringField("Tracking number column", validators=[Length(max=64)])
-    amount = StringField("Amount collected column", validators=[Length(max=64)])
-    fees = StringField("Fees column (empty: no fees)", validators=[Length(max=64)])
-    payout_date = StringField("Payout date column", validators=[Length(max=64)])
-    reference = StringField("Reference column (optional)", validators=[Length(max=64)])
-    decimal_comma = BooleanField("Amounts use a decimal comma (1.234,50)")
-    file = FileField("Statement CSV file")
+    carrier_id = SelectField(_l("Carrier"), coerce=int, validators=[InputRequired()])
+    tracking_number = StringField(_l("Tracking number column"), validators=[Length(max=64)])
+    amount = StringField(_l("Amount collected column"), validators=[Length(max=64)])
+    fees = StringField(_l("Fees column (empty: no fees)"), validators=[Length(max=64)])
+    payout_date = StringField(_l("Payout date column"), validators=[Length(max=64)])
+    reference = StringField(_l("Reference column (optional)"), validators=[Length(max=64)])
+    decimal_comma = BooleanField(_l("Amounts use a decimal comma (1.234,50)"))
+    file = FileField(_l("Statement CSV file"))
 
     def columns(self) -> Columns:
         """The mapping as typed."""
@@ -97,7 +141,7 @@ def remittances_page(form: RemittanceForm, status: int = 200, **context):
         .limit(STATEMENTS_SHOWN)).all()
     return render("boards/remittances.html", block="board", status=status, form=form,
                   statements=statements, outcomes=OUTCOMES, outcome_labels=OUTCOME_LABELS,
-                  **context)
+                  remittance_note=note_text, **context)
 
 
 @bp.get("/money/remittances")
@@ -124,7 +168,8 @@ def post_remittances():
         if saving:
             save_mapping(carrier, form.columns())
             db.session.commit()
-            return carrier_page(carrier.id, saved=f"{carrier.name}'s column mapping saved.")
+            return carrier_page(carrier.id, saved=_("%(carrier)s's column mapping saved.",
+                                                    carrier=carrier.name))
         name, content = upload_content(request.files.get("file"))
         result = import_statement(carrier, name, content, form.columns(), Actor.of(current_user))
         db.session.commit()
@@ -134,7 +179,7 @@ def post_remittances():
     except IntegrityError:
         # Two imports of the same carrier at once: the database refused the second.
         db.session.rollback()
-        return remittances_page(form, status=409, problem=(
+        return remittances_page(form, status=409, problem=_(
             "Another statement of this carrier was being imported at the same moment. "
             "Upload the file again to see its result."))
     return imported_page(carrier, result)

@@ -2,6 +2,9 @@
 overdue setting, and fetching a statement from a carrier's API."""
 
 from flask import Response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +24,14 @@ from ..web import get_or_404, is_fragment, render, role_required
 from . import bp
 from .money import carrier_page, imported_page
 
+# Translated per request (the header is in the user's language; amounts stay 1234.50).
 CSV_HEADER = [
-    "Carrier", "Not with the carrier", "Not with the carrier COD", "In transit",
-    "In transit COD", "Delivered awaiting payout", "Awaiting payout COD", "Overdue",
-    "Overdue COD", "Paid out", "Collected", "Fees", "Net paid out", "Short", "Short total",
-    "Over", "Over total", "Lost", "Lost COD", "Unknown statement lines", "Unknown collected"]
+    _l("Carrier"), _l("Not with the carrier"), _l("Not with the carrier COD"),
+    _l("In transit"), _l("In transit COD"), _l("Delivered awaiting payout"),
+    _l("Awaiting payout COD"), _l("Overdue"), _l("Overdue COD"), _l("Paid out"),
+    _l("Collected"), _l("Fees"), _l("Net paid out"), _l("Short"), _l("Short total"),
+    _l("Over"), _l("Over total"), _l("Lost"), _l("Lost COD"), _l("Unknown statement lines"),
+    _l("Unknown collected")]
 
 
 def orders_link(row: CarrierMoney, **filters) -> str:
@@ -74,7 +80,9 @@ def post_money_settings():
     db.session.commit()
     if not is_fragment():
         return redirect(url_for("boards.money"), code=303)
-    return _board_page("money", saved=f"Delivered parcels are overdue after {days} days.")
+    return _board_page("money", saved=ngettext(
+        "Delivered parcels are overdue after %(num)d day.",
+        "Delivered parcels are overdue after %(num)d days.", days))
 
 
 def _csv_row(row: CarrierMoney) -> list[str]:
@@ -98,7 +106,8 @@ def _csv_row(row: CarrierMoney) -> list[str]:
 def money_csv():
     """The money board's table as a CSV file (UTF-8 with BOM, formula cells neutralised)."""
     board = money_board(today(), MoneySettings.load().overdue_days)
-    rows = [CSV_HEADER, *(_csv_row(r) for r in board.rows), _csv_row(board.total)]
+    header = [neutralise(str(name)) for name in CSV_HEADER]
+    rows = [header, *(_csv_row(r) for r in board.rows), _csv_row(board.total)]
     name = f"money-{today().isoformat()}.csv"
     return Response(write_csv(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -120,9 +129,10 @@ def fetch_statement():
         # Two fetches of the same carrier at once: the database refused the second.
         db.session.rollback()
         return carrier_page(carrier.id, status=409,
-                            problem="Another statement of this carrier was being imported at "
-                            "the same moment. Fetch again to see its result.")
+                            problem=_("Another statement of this carrier was being imported "
+                                      "at the same moment. Fetch again to see its result."))
     if result.statement is None and not result.refused:
-        return carrier_page(carrier.id, saved=(
-            f"{carrier.name}'s statement lists no delivered parcel yet: nothing to import."))
+        return carrier_page(carrier.id, saved=_(
+            "%(carrier)s's statement lists no delivered parcel yet: nothing to import.",
+            carrier=carrier.name))
     return imported_page(carrier, result)

@@ -8,6 +8,7 @@ from models.boards.speed import speed_to_lead
 from models.small_tables import cached, forget, live_keys
 from models.status import Role
 
+from ..i18n import language
 from ..web import is_fragment, render, role_required
 from . import bp
 from .board import board_of, percent
@@ -29,7 +30,8 @@ def board_page(template: str):
         return _render(template, form)
     if len(live_keys(LIVE_PREFIX)) >= LIVE_KEPT:
         forget(LIVE_PREFIX)
-    key = f"{LIVE_PREFIX}{template}?{request.query_string.decode()}"
+    # Each language renders its own words and number formats: never serve one to another.
+    key = f"{LIVE_PREFIX}{language()}:{template}?{request.query_string.decode()}"
     return cached(key, lambda: _render(template, form), ttl=LIVE_SECONDS)
 
 

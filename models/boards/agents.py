@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from models.base import db
@@ -45,11 +46,11 @@ class AgentRow:
         minutes, seconds = divmod(rest, 60)
         parts = []
         if hours:
-            parts.append(f"{hours} h")
+            parts.append(_("%(n)d h", n=hours))
         if minutes:
-            parts.append(f"{minutes} min")
+            parts.append(_("%(n)d min", n=minutes))
         if seconds or not parts:
-            parts.append(f"{seconds} s")
+            parts.append(_("%(n)d s", n=seconds))
         return " ".join(parts)
 
 

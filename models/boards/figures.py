@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from models.base import db
@@ -23,6 +24,10 @@ REACHED = frozenset(c.value for c in (C.CONFIRMED, C.CANCELED, C.FAKE, C.CALL_LA
 DECIDED = frozenset(c.value for c in (C.CONFIRMED, C.CANCELED, C.FAKE))
 CONFIRMED = frozenset({C.CONFIRMED.value})
 DELIVERED = frozenset({S.DELIVERED.value})
+
+# The funnel's steps by name (the name stays English: pages and tests key on it).
+STEP_LABELS = {"Leads": _l("Leads"), "Reached": _l("Reached"), "Confirmed": _l("Confirmed"),
+               "Shipped": _l("Shipped"), "Delivered": _l("Delivered")}
 
 Pair = tuple[str, str]  # (confirmation status, shipping status or NOT_SHIPPED)
 
@@ -55,6 +60,11 @@ class Step:
     name: str
     n: int
     previous: int | None  # None for the first step
+
+    @property
+    def label(self) -> str:
+        """The step's name in the reader's language."""
+        return str(STEP_LABELS.get(self.name, self.name))
 
     @property
     def drop(self) -> float | None:
@@ -135,13 +145,14 @@ def rates(counts: Counts) -> list[Rate]:
     returned = _sum(cells, ship=RETURNED)
     shipped = _sum(cells, ship=SHIPPED)
     return [
-        Rate("confirmation", "Confirmation rate", "confirmed ÷ (confirmed + canceled + fake)",
-             confirmed, decided),
-        Rate("delivery", "Delivery rate", "delivered ÷ (delivered + returned + in return)",
+        Rate("confirmation", _l("Confirmation rate"),
+             _l("confirmed ÷ (confirmed + canceled + fake)"), confirmed, decided),
+        Rate("delivery", _l("Delivery rate"),
+             _l("delivered ÷ (delivered + returned + in return)"),
              delivered, delivered + returned),
-        Rate("return", "Return rate",
-             "(returned + in return) ÷ shipped (shipped, package issue, delivered, "
-             "in return, returned)", returned, shipped),
+        Rate("return", _l("Return rate"),
+             _l("(returned + in return) ÷ shipped (shipped, package issue, delivered, "
+                "in return, returned)"), returned, shipped),
     ]
 
 

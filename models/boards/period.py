@@ -5,11 +5,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from .tables import ALL, NO_KEY
 
-PERIODS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days",
-           "30d": "Last 30 days", "custom": "Custom"}
+PERIODS = {"today": _l("Today"), "yesterday": _l("Yesterday"), "7d": _l("Last 7 days"),
+           "30d": _l("Last 30 days"), "custom": _l("Custom")}
 # A custom period reads one rollup row per day and status: a year is plenty for a board.
 LONGEST_DAYS = 366
 

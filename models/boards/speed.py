@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from models.base import db
@@ -37,10 +38,10 @@ class Speed:
             return None
         low, high = self.median_minutes, self.median_minutes + self.median_width
         if high <= 240:
-            return f"{low}–{high} min"
+            return _("%(low)d–%(high)d min", low=low, high=high)
         if high <= 1440:
-            return f"{low // 60}–{high // 60} h"
-        return f"{low // 1440}–{high // 1440} days"
+            return _("%(low)d–%(high)d h", low=low // 60, high=high // 60)
+        return _("%(low)d–%(high)d days", low=low // 1440, high=high // 1440)
 
 
 def bucket_width(low: int) -> int:

@@ -7,6 +7,7 @@ the cash of tracking numbers no parcel matched, from the statements' own lines (
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select
 
 from models.base import db
@@ -141,23 +142,29 @@ def _unknown_lines() -> dict[int, tuple[int, int]]:
         .group_by(statements.carrier_id)) if n}
 
 
+def _carrier_name(carrier_id: int) -> str:
+    """The row name of cash whose carrier has no name: none chosen yet, or one deleted."""
+    if carrier_id == NO_CARRIER:
+        return _("No carrier yet")
+    return _("Carrier #%(id)s", id=carrier_id)
+
+
 def money_board(today: date, overdue_days: int) -> MoneyBoard:
     """Each carrier's cash by where it stands, and the total."""
     before = overdue_before(today, overdue_days)
     names = dict(db.session.execute(select(Carrier.id, Carrier.name)).all())
     rows: dict[int, CarrierMoney] = {}
-    total = CarrierMoney(None, "All carriers")
+    total = CarrierMoney(None, _("All carriers"))
     for carrier_id, status, remittance, late, n, cod, collected, fees in _cod_groups(before):
         if not n:
             continue
         row = rows.get(carrier_id) or rows.setdefault(carrier_id, CarrierMoney(
-            carrier_id, names.get(carrier_id, "No carrier yet" if carrier_id == NO_CARRIER
-                                  else f"Carrier #{carrier_id}")))
+            carrier_id, names.get(carrier_id) or _carrier_name(carrier_id)))
         for target in (row, total):
             target.fold(status, remittance, bool(late), n, cod or 0, collected or 0, fees or 0)
     for carrier_id, (n, cents) in _unknown_lines().items():
-        row = rows.get(carrier_id) or rows.setdefault(
-            carrier_id, CarrierMoney(carrier_id, names.get(carrier_id, f"Carrier #{carrier_id}")))
+        row = rows.get(carrier_id) or rows.setdefault(carrier_id, CarrierMoney(
+            carrier_id, names.get(carrier_id) or _carrier_name(carrier_id)))
         row.unknown.add(n, cents)
         total.unknown.add(n, cents)
     ordered = sorted(rows.values(), key=lambda r: (r.carrier_id == NO_CARRIER, r.name.lower()))

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from models.actor import Actor
@@ -45,8 +47,8 @@ from .tables import (
 LOOKUP_CHUNK = 1000
 FIELDS = ("tracking_number", "amount", "fees", "payout_date", "reference")
 REQUIRED = ("tracking_number", "amount", "payout_date")
-LABELS = {"tracking_number": "tracking number", "amount": "amount collected", "fees": "fees",
-          "payout_date": "payout date", "reference": "reference"}
+LABELS = {"tracking_number": _l("tracking number"), "amount": _l("amount collected"),
+          "fees": _l("fees"), "payout_date": _l("payout date"), "reference": _l("reference")}
 # Headers accepted, folded, while a carrier has no saved mapping (French exports included).
 SYNONYMS = {
     "tracking_number": {"tracking_number", "tracking", "numero_de_suivi", "numero_suivi",
@@ -172,15 +174,15 @@ def _open(content: bytes) -> CsvFile:
     try:
         text = content.decode(encoding)
     except UnicodeDecodeError:
-        raise InvalidInput("The file is not text in one encoding.") from None
+        raise InvalidInput(_("The file is not text in one encoding.")) from None
     first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     delimiter = sniff_delimiter(first_line)
     try:
         header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     except csv.Error as error:
-        raise InvalidInput(f"The first line cannot be read: {error}.") from None
+        raise InvalidInput(_("The first line cannot be read: %(error)s.", error=error)) from None
     if not any(h.strip() for h in header):
-        raise InvalidInput("The file is empty: its first line must name the columns.")
+        raise InvalidInput(_("The file is empty: its first line must name the columns."))
     return CsvFile(content, encoding, delimiter, header, {})
 
 
@@ -198,11 +200,13 @@ def _resolve(header: list[str], columns: Columns, synonyms: bool) -> dict[str, i
         if index is not None:
             found[name] = index
         elif name in REQUIRED or (name == "fees" and wanted.strip() and not synonyms):
-            missing.append(f"{LABELS[name]} (“{wanted}”)" if wanted.strip() else LABELS[name])
+            missing.append(_("%(field)s (“%(header)s”)", field=LABELS[name], header=wanted)
+                           if wanted.strip() else str(LABELS[name]))
     if missing:
         names = ", ".join(f"“{h.strip()}”" for h in header if h.strip())
-        raise InvalidInput(f"The file has no column for the {', '.join(missing)}. Its columns "
-                           f"are {names}: change the mapping to name them, or fix the file.")
+        raise InvalidInput(_("The file has no column for the %(missing)s. Its columns are "
+                             "%(columns)s: change the mapping to name them, or fix the file.",
+                             missing=", ".join(missing), columns=names))
     return found
 
 
@@ -222,7 +226,7 @@ def read_statement(content: bytes, columns: Columns, synonyms: bool = False) -> 
     except CsvFileError as error:
         raise InvalidInput(str(error)) from None
     except UnicodeDecodeError:
-        raise InvalidInput("The file is not text in one encoding.") from None
+        raise InvalidInput(_("The file is not text in one encoding.")) from None
     return result
 
 
@@ -232,31 +236,34 @@ def _row(line: int, values: dict[str, str], decimal_comma: bool) -> ReadRow | Re
     raw_tracking = values.get("tracking_number", "")
     tracking = normalise_tracking(raw_tracking)
     if not tracking:
-        reasons.append("The tracking number is empty.")
+        reasons.append(_("The tracking number is empty."))
     elif len(tracking) > 64:
-        reasons.append("The tracking number is longer than 64 characters.")
+        reasons.append(_("The tracking number is longer than 64 characters."))
     example = "1.234,50" if decimal_comma else "1234.50"
     amount = fees = 0
     text = values.get("amount", "")
     try:
         amount = parse_money(text, decimal_comma)
     except ValueError:
-        reasons.append(f"Amount “{text}” is not an amount (write {example})." if text
-                       else "The amount collected is empty.")
+        reasons.append(_("Amount “%(text)s” is not an amount (write %(example)s).",
+                         text=text, example=example) if text
+                       else _("The amount collected is empty."))
     text = values.get("fees", "")
     if text:
         try:
             # Some carriers write fees as a deduction (-15.00): the size is what counts.
             fees = parse_money(text, decimal_comma, allow_minus=True)
         except ValueError:
-            reasons.append(f"Fees “{text}” is not an amount (write {example}).")
+            reasons.append(_("Fees “%(text)s” is not an amount (write %(example)s).",
+                             text=text, example=example))
     text = values.get("payout_date", "")
     payout = None
     try:
         payout = parse_date(text)
     except ValueError:
-        reasons.append(f"Payout date “{text}” is not a date (write 2026-11-28 or 28/11/2026)."
-                       if text else "The payout date is empty.")
+        reasons.append(_("Payout date “%(text)s” is not a date (write 2026-11-28 or "
+                         "28/11/2026).", text=text)
+                       if text else _("The payout date is empty."))
     if reasons:
         return Refusal(line, raw_tracking, reasons)
     spelled = BLANKS.sub("", raw_tracking).upper()
@@ -379,7 +386,8 @@ def save_mapping(carrier: Carrier, columns: Columns) -> RemittanceMapping:
     """Store the carrier's column mapping (the caller commits)."""
     for name in REQUIRED:
         if not getattr(columns, name).strip():
-            raise InvalidInput(f"Name the column that holds the {LABELS[name]}.")
+            raise InvalidInput(_("Name the column that holds the %(field)s.",
+                                 field=LABELS[name]))
     mapping = saved_mapping(carrier.id) or RemittanceMapping(carrier_id=carrier.id)
     for name in FIELDS:
         setattr(mapping, name, getattr(columns, name).strip()[:64])

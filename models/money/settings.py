@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from models.errors import InvalidInput
 from models.settings import StoredSettings
 
@@ -22,6 +24,7 @@ def parse_overdue_days(text: str | None) -> int:
     """The overdue threshold as typed; InvalidInput unless a whole number from 1 to 365."""
     value = (text or "").strip()
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= LONGEST_OVERDUE_DAYS:
-        raise InvalidInput(f"Overdue after: write a whole number of days from 1 to "
-                           f"{LONGEST_OVERDUE_DAYS} (“{value[:20]}” is not one).")
+        raise InvalidInput(_("Overdue after: write a whole number of days from 1 to "
+                             "%(longest)d (“%(typed)s” is not one).",
+                             longest=LONGEST_OVERDUE_DAYS, typed=value[:20]))
     return int(value)

@@ -48,7 +48,7 @@ def test_board_counts_a_confirmation_made_on_the_call_screen_without_reload(
 
     expect(confirmed).to_have_text("1", timeout=LIVE_TIMEOUT)
     expect(live.locator('a[data-conf="new"]')).to_have_text("0")
-    expect(live.locator('[data-rate="confirmation"] .tile-value')).to_have_text("100.0%")
+    expect(live.locator('[data-rate="confirmation"] .tile-value')).to_have_text("100%")
     # The poll kept the filter and replaced the numbers in place: same page, same URL.
     assert page.evaluate("window.stillTheSamePage") == "yes"
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1

@@ -187,7 +187,7 @@ def test_table_links_the_rate_to_the_orders_it_is_over(app, make_order, make_use
     day = period.first.isoformat()
     assert f"<caption>Agents, {day} to {day}</caption>" in html
     assert "Amina &lt;b&gt;" in html  # a name is text, never markup
-    assert (f'<a href="/orders/?agent={agent.id}&amp;to={day}&amp;from={day}">100 %</a>'
+    assert (f'<a href="/orders/?agent={agent.id}&amp;to={day}&amp;from={day}">100%</a>'
             in html)
     assert "<th scope=\"col\"></th>" not in html
     assert '<td class="num">45 s</td>' in html

@@ -142,7 +142,7 @@ def test_tile_shows_median_share_and_formula(app, make_order, make_user):
         html = render(speed_to_lead(recent(), EVERYTHING))
     assert "Speed to lead" in html
     assert "4–5 min" in html
-    assert "33 % called within 15 minutes" in html
+    assert "33% called within 15 minutes" in html
     assert "3 leads, 2 called, 1 not called yet" in html
     assert "median time from arrival to first call" in html.lower()
     assert "share of the period's leads" in html
