@@ -8,6 +8,8 @@ door, one chunk per transaction, so a retried job resumes where the last one sto
 import logging
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from models.actor import Actor
@@ -109,8 +111,17 @@ def _preview(order: FileOrder, status: str) -> list[dict]:
 # -- the check ------------------------------------------------------------------------------
 
 @job("default", timeout=3600)
-def check_csv(import_id: int) -> None:
-    """Read an uploaded file through: counts, refused rows with reasons, a preview."""
+def check_csv(import_id: int, lang: str = "en") -> None:
+    """Read an uploaded file through: counts, refused rows with reasons, a preview.
+
+    The reasons are written in `lang`, the uploader's language.
+    """
+    with force_locale(lang):
+        _check_job(import_id)
+
+
+def _check_job(import_id: int) -> None:
+    """check_csv in the uploader's language."""
     upload = db.session.execute(select(IMPORTS.c.state, IMPORTS.c.channel_id, IMPORTS.c.content)
                                 .where(IMPORTS.c.id == import_id)).first()
     if upload is None or upload.state != "checking":
@@ -121,7 +132,8 @@ def check_csv(import_id: int) -> None:
         _fail(import_id, str(error))
     except Exception as error:  # shown on the page; a retry would read the same file
         log.exception("Checking CSV upload %s failed", import_id)
-        _fail(import_id, f"The check stopped unexpectedly ({error.__class__.__name__}).")
+        _fail(import_id, _("The check stopped unexpectedly (%(error)s).",
+                           error=error.__class__.__name__))
 
 
 def _check(import_id: int, channel_id: int, content: bytes) -> None:
@@ -161,8 +173,15 @@ def _check(import_id: int, channel_id: int, content: bytes) -> None:
 # -- the import -----------------------------------------------------------------------------
 
 @job("default", timeout=3600)
-def import_csv(import_id: int, user_id: int | None = None) -> None:
-    """Create the checked file's orders through the intake door, chunk by chunk."""
+def import_csv(import_id: int, user_id: int | None = None, lang: str = "en") -> None:
+    """Create the checked file's orders through the intake door, chunk by chunk; late
+    refusals are written in `lang`, the language of who pressed Import."""
+    with force_locale(lang):
+        _import_job(import_id, user_id)
+
+
+def _import_job(import_id: int, user_id: int | None) -> None:
+    """import_csv in the importer's language."""
     upload = db.session.execute(
         select(IMPORTS.c.state, IMPORTS.c.channel_id, IMPORTS.c.content, IMPORTS.c.rejects,
                IMPORTS.c.done_rows, IMPORTS.c.created_orders, IMPORTS.c.existing_orders)
@@ -173,9 +192,10 @@ def import_csv(import_id: int, user_id: int | None = None) -> None:
         _import(import_id, upload, _actor(user_id))
     except Exception as error:  # shown on the page; what earlier chunks created stays
         log.exception("Importing CSV upload %s failed", import_id)
-        _fail(import_id, f"The import stopped ({error.__class__.__name__}: {error}). Orders "
-                         "created before it stopped are kept; upload the file again to "
-                         "import the rest (nothing is created twice).")
+        what = f"{error.__class__.__name__}: {error}"
+        _fail(import_id, _("The import stopped (%(error)s). Orders created before it "
+                           "stopped are kept; upload the file again to import the rest "
+                           "(nothing is created twice).", error=what))
 
 
 def _actor(user_id: int | None) -> Actor:

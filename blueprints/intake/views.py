@@ -2,6 +2,7 @@
 runs), the import button, and the refused rows to fix and upload again."""
 
 from flask import Response, abort, flash, redirect, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -33,20 +34,21 @@ from workers.imports import (
     undo_begin,
 )
 
+from ..i18n import language
 from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required
 from . import bp
 from .forms import MAX_BYTES, ButtonForm, UploadForm, upload_content
 
 ROLES = (Role.OPERATOR, Role.MANAGER)
 RECENT = 20
-QUEUE_DOWN = ("The job queue (Redis) is unreachable, so nothing can be checked or imported "
-              "now. Try again when it is back.")
+QUEUE_DOWN = _l("The job queue (Redis) is unreachable, so nothing can be checked or "
+                "imported now. Try again when it is back.")
 NOT_NOW = {
-    "checking": "The file is still being checked.",
-    "importing": "This import is already running.",
-    "imported": "This file was already imported.",
-    "failed": "This upload failed; upload the file again.",
-    "checked": "There is nothing to import: no order of this file is ready.",
+    "checking": _l("The file is still being checked."),
+    "importing": _l("This import is already running."),
+    "imported": _l("This file was already imported."),
+    "failed": _l("This upload failed; upload the file again."),
+    "checked": _l("There is nothing to import: no order of this file is ready."),
 }
 
 
@@ -108,11 +110,12 @@ def upload_csv():
     import_id = store_upload(form.channel.data, name, content, current_user.id)
     db.session.commit()
     try:
-        check_csv.enqueue(import_id, job_id=check_job_id(import_id))
+        # The job writes the rows' reasons in the uploader's language.
+        check_csv.enqueue(import_id, language(), job_id=check_job_id(import_id))
     except RedisError:
         forget_upload(import_id)
         db.session.commit()
-        return _upload_page(form, 503, QUEUE_DOWN)
+        return _upload_page(form, 503, str(QUEUE_DOWN))
     return redirect(url_for("intake.show_csv", import_id=import_id), code=303)
 
 
@@ -144,14 +147,15 @@ def show_csv(import_id: int):
 def _begin(import_id: int) -> str | None:
     """Enqueue the import job if the upload is ready for it; else what to tell the user."""
     if not begin_import(import_id):
-        return NOT_NOW[_load(import_id).state]
+        return str(NOT_NOW[_load(import_id).state])
     db.session.commit()
     try:
-        import_csv.enqueue(import_id, current_user.id, job_id=import_job_id(import_id))
+        import_csv.enqueue(import_id, current_user.id, language(),
+                           job_id=import_job_id(import_id))
     except RedisError:
         undo_begin(import_id)
         db.session.commit()
-        return QUEUE_DOWN
+        return str(QUEUE_DOWN)
     return None
 
 

@@ -2,6 +2,7 @@
 connection test that runs as a job while the page polls for its result."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -117,7 +118,7 @@ def _edit(carrier: Carrier | None):
                 form[name].errors = [*form[name].errors, error.message]
             return _page(carrier, form, status=422, error=error.message)
         db.session.commit()
-        flash(f"{saved.name} saved.", "success")
+        flash(_("%(name)s saved.", name=saved.name), "success")
         return redirect(url_for("settings.edit_carrier", carrier_id=saved.id), code=303)
     if form.is_submitted():
         return _page(carrier, form, status=422, error=form_error(form).message)

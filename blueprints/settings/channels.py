@@ -2,6 +2,7 @@
 form with its forwarding settings and webhook URL, and the channel's API keys."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -57,13 +58,15 @@ def sync_channel(channel_id: int):
     """Ask for one sync of a polled channel now (a job; the web never calls the shop)."""
     channel = get_or_404(Channel, channel_id)
     if channel.kind not in ADAPTERS:
-        raise InvalidInput(f"{channel.name} is fed by people: there is nothing to sync.")
+        raise InvalidInput(_("%(name)s is fed by people: there is nothing to sync.",
+                             name=channel.name))
     if not channel.active:
-        raise InvalidInput(f"{channel.name} is switched off: make it active to sync it.")
+        raise InvalidInput(_("%(name)s is switched off: make it active to sync it.",
+                             name=channel.name))
     started = request_sync(channel.id)
     if not is_fragment():
-        flash(f"{channel.name}: sync started." if started else
-              "Queue unreachable: the sync will run when it is back.",
+        flash(_("%(name)s: sync started.", name=channel.name) if started else
+              _("Queue unreachable: the sync will run when it is back."),
               "success" if started else "error")
         return redirect(url_for("settings.channels"), code=303)
     return (render_template("settings/_channel_sync.html", c=channel, started=started,
@@ -147,7 +150,7 @@ def _edit(channel: Channel | None):
                 form[name].errors = [*form[name].errors, error.message]
             return _page(channel, form, status=422, error=error.message)
         db.session.commit()
-        flash(f"{saved.name} saved.", "success")
+        flash(_("%(name)s saved.", name=saved.name), "success")
         return redirect(url_for("settings.edit_channel", channel_id=saved.id), code=303)
     if form.is_submitted():
         return _page(channel, form, status=422, error=form_error(form).message)
@@ -158,7 +161,7 @@ def _form(**kwargs) -> ChannelForm:
     """The channel form, its default carrier select offering every carrier by name."""
     form = ChannelForm(**kwargs)
     carriers = db.session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name))
-    form.default_carrier_id.choices = {"": "None (decided per order)", **dict(carriers.all())}
+    form.default_carrier_id.choices = {"": _("None (decided per order)"), **dict(carriers.all())}
     return form
 
 

@@ -1,8 +1,10 @@
 """Forms of the settings pages: a carrier, its status table and its tracking rules."""
 
+from collections.abc import Callable
 from functools import cache
 from importlib import import_module
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -29,12 +31,13 @@ from workers.carriers import ADAPTERS, KINDS
 from workers.channels import KINDS as CHANNEL_KINDS
 
 KIND_LABELS = {
-    "sandbox": "Sandbox (the built-in test carrier)",
-    "aftership": "AfterShip (tracking for 1,000+ couriers)",
-    "http_json": "Courier with a JSON API (described below)",
-    "local": "Local delivery (no API)",
+    "sandbox": _l("Sandbox (the built-in test carrier)"),
+    "aftership": _l("AfterShip (tracking for 1,000+ couriers)"),
+    "http_json": _l("Courier with a JSON API (described below)"),
+    "local": _l("Local delivery (no API)"),
 }
-RULE_LABELS = {"prefix": "Starts with", "suffix": "Ends with", "regex": "Regular expression"}
+RULE_LABELS = {"prefix": _l("Starts with"), "suffix": _l("Ends with"),
+               "regex": _l("Regular expression")}
 
 
 def settings_fields(kind: str) -> tuple[tuple[str, str, str], ...]:
@@ -47,31 +50,36 @@ def settings_fields(kind: str) -> tuple[tuple[str, str, str], ...]:
 
 def maps_to_choices() -> dict[str, str]:
     """Our eight shipping statuses by label, then "ignore" (value -> label)."""
-    return {v: SHIPPING_INFO[v].label if v in SHIPPING_INFO else "Ignore (no change)"
+    return {v: str(SHIPPING_INFO[v].label if v in SHIPPING_INFO else _l("Ignore (no change)"))
             for v in MAPS_TO}
+
+
+def translated(options: dict) -> Callable[[], dict[str, str]]:
+    """Choices read when the form is built, so their labels are in the request's language."""
+    return lambda: {key: str(label) for key, label in options.items()}
 
 
 class CarrierForm(FlaskForm):
     """A carrier's identity, API access and detection; adapter settings are added per kind."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     # Its shape and length are checked by save_carrier, with the message that explains it.
     code = StringField(
         "Code", validators=[DataRequired()],
-        description=f"Goes in the webhook URL: lower-case letters, digits and dashes "
-                    f"(at most {CODE_MAX}).")
-    kind = SelectField("Kind", choices={k: KIND_LABELS.get(k, k) for k in KINDS})
-    local_delivery = BooleanField("Local delivery (our own drivers)")
-    active = BooleanField("Active", default=True)
-    base_url = StringField("Base URL of its API", validators=[Optional(), Length(max=255)])
+        description=_l("Goes in the webhook URL: lower-case letters, digits and dashes "
+                       "(at most %(max)s).", max=CODE_MAX))
+    kind = SelectField(_l("Kind"), choices=translated({k: KIND_LABELS.get(k, k) for k in KINDS}))
+    local_delivery = BooleanField(_l("Local delivery (our own drivers)"))
+    active = BooleanField(_l("Active"), default=True)
+    base_url = StringField(_l("Base URL of its API"), validators=[Optional(), Length(max=255)])
     # Secrets are never rendered back: PasswordField leaves the value out.
-    api_key = PasswordField("API key", validators=[Optional(), Length(max=255)])
-    clear_api_key = BooleanField("Remove the stored API key")
-    webhook_secret = PasswordField("Webhook secret", validators=[Optional(), Length(max=255)])
-    clear_webhook_secret = BooleanField("Remove the stored webhook secret")
+    api_key = PasswordField(_l("API key"), validators=[Optional(), Length(max=255)])
+    clear_api_key = BooleanField(_l("Remove the stored API key"))
+    webhook_secret = PasswordField(_l("Webhook secret"), validators=[Optional(), Length(max=255)])
+    clear_webhook_secret = BooleanField(_l("Remove the stored webhook secret"))
     detect_as = StringField(
-        "Recognise tracking numbers of", validators=[Optional(), Length(max=255)],
-        description="Comma-separated courier codes, e.g. “ups” or “s10:ma” (Poste Maroc).")
+        _l("Recognise tracking numbers of"), validators=[Optional(), Length(max=255)],
+        description=_l("Comma-separated courier codes, e.g. “ups” or “s10:ma” (Poste Maroc)."))
 
     adapter_keys: tuple[str, ...] = ()
 
@@ -99,17 +107,17 @@ def carrier_form(kind: str, **kwargs) -> CarrierForm:
 class MappingForm(FlaskForm):
     """One raw status and what it means."""
 
-    raw_status = StringField("Carrier status",
+    raw_status = StringField(_l("Carrier status"),
                              validators=[DataRequired(), Length(max=RAW_STATUS_MAX)])
-    maps_to = SelectField("Means", choices=maps_to_choices())
+    maps_to = SelectField(_l("Means"), choices=maps_to_choices)
 
 
 class RuleForm(FlaskForm):
     """A tracking rule: codes matching it belong to this carrier."""
 
-    kind = SelectField("Rule", choices={k: RULE_LABELS[k] for k in RULE_KINDS})
-    pattern = StringField("Pattern", validators=[DataRequired(), Length(max=PATTERN_MAX)])
-    position = IntegerField("Position", default=0,
+    kind = SelectField(_l("Rule"), choices=translated({k: RULE_LABELS[k] for k in RULE_KINDS}))
+    pattern = StringField(_l("Pattern"), validators=[DataRequired(), Length(max=PATTERN_MAX)])
+    position = IntegerField(_l("Position"), default=0,
                             validators=[InputRequired(), NumberRange(-10_000, 10_000)])
 
 
@@ -120,10 +128,10 @@ class ButtonForm(FlaskForm):
 # -- channels -------------------------------------------------------------------------
 
 CHANNEL_KIND_LABELS = {
-    "manual": "Typed in by hand",
-    "csv": "CSV uploads",
-    "api": "JSON API (scripts, lead providers)",
-    "sandbox": "Sandbox marketplace (the built-in test shop)",
+    "manual": _l("Typed in by hand"),
+    "csv": _l("CSV uploads"),
+    "api": _l("JSON API (scripts, lead providers)"),
+    "sandbox": _l("Sandbox marketplace (the built-in test shop)"),
     "shopify": "Shopify",
     "woocommerce": "WooCommerce",
 }
@@ -137,48 +145,59 @@ def _carrier_id(value) -> int | None:
 class ChannelForm(FlaskForm):
     """A channel's identity, connection, credentials and forwarding settings."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     # Its shape and uniqueness are checked by save_channel, with the message that explains it.
     code = StringField(
         "Code", validators=[DataRequired()],
-        description=f"Goes in the webhook URL: lower-case letters, digits and dashes (at most "
-                    f"{CODE_MAX}). Changing it changes the webhook URL.")
-    kind = SelectField("Orders come from",
-                       choices={k: CHANNEL_KIND_LABELS.get(k, k) for k in CHANNEL_KINDS})
-    active = BooleanField("Active", default=True)
-    base_url = StringField("Shop address", validators=[Optional(), Length(max=255)],
-                           description="The shop's web address, e.g. "
-                                       "https://my-shop.myshopify.com.")
+        description=_l("Goes in the webhook URL: lower-case letters, digits and dashes (at most "
+                       "%(max)s). Changing it changes the webhook URL.", max=CODE_MAX))
+    kind = SelectField(_l("Orders come from"),
+                       choices=translated({k: CHANNEL_KIND_LABELS.get(k, k)
+                                           for k in CHANNEL_KINDS}))
+    active = BooleanField(_l("Active"), default=True)
+    base_url = StringField(_l("Shop address"), validators=[Optional(), Length(max=255)],
+                           description=_l("The shop's web address, e.g. "
+                                          "https://my-shop.myshopify.com."))
     # Secrets are never rendered back: PasswordField leaves the value out.
-    api_key = PasswordField("API key (access token, or WooCommerce consumer key)",
+    api_key = PasswordField(_l("API key (access token, or WooCommerce consumer key)"),
                             validators=[Optional(), Length(max=255)])
-    clear_api_key = BooleanField("Remove the stored API key")
-    api_secret = PasswordField("API secret (WooCommerce consumer secret)",
+    clear_api_key = BooleanField(_l("Remove the stored API key"))
+    api_secret = PasswordField(_l("API secret (WooCommerce consumer secret)"),
                                validators=[Optional(), Length(max=255)])
-    clear_api_secret = BooleanField("Remove the stored API secret")
-    webhook_secret = PasswordField("Webhook secret", validators=[Optional(), Length(max=255)],
-                                   description="What the shop signs its webhooks with.")
-    clear_webhook_secret = BooleanField("Remove the stored webhook secret")
-    api_version = StringField("Shopify API version", validators=[Optional(), Length(max=16)],
-                              description=f"Leave empty for {SHOPIFY_API_VERSION}.")
+    clear_api_secret = BooleanField(_l("Remove the stored API secret"))
+    webhook_secret = PasswordField(_l("Webhook secret"), validators=[Optional(), Length(max=255)],
+                                   description=_l("What the shop signs its webhooks with."))
+    clear_webhook_secret = BooleanField(_l("Remove the stored webhook secret"))
+    api_version = StringField(_l("Shopify API version"), validators=[Optional(), Length(max=16)],
+                              description=_l("Leave empty for %(version)s.",
+                                             version=SHOPIFY_API_VERSION))
     poll_interval_minutes = IntegerField(
-        "Check for new orders every (minutes)",
+        _l("Check for new orders every (minutes)"),
         validators=[Optional(), NumberRange(*POLL_MINUTES)],
-        description="From 1 to 1440; webhooks bring orders in between.")
-    forwarding = RadioField("Send arriving orders on", default="always",
-                            choices={k: o.label for k, o in FORWARDING.items()})
-    forward_when = RadioField("When to send them on", default="committed",
-                              choices={k: o.label for k, o in FORWARD_WHEN.items()})
-    confirm_by = RadioField("Who confirms them", default="agent",
-                            choices={k: o.label for k, o in CONFIRM_BY.items()})
-    dropship_process = RadioField("Dropship processing", default="off",
-                                  choices={k: o.label for k, o in DROPSHIP_PROCESS.items()})
+        description=_l("From 1 to 1440; webhooks bring orders in between."))
+    forwarding = RadioField(_l("Send arriving orders on"), default="always",
+                            choices=translated({k: o.label for k, o in FORWARDING.items()}))
+    forward_when = RadioField(_l("When to send them on"), default="committed",
+                              choices=translated({k: o.label for k, o in FORWARD_WHEN.items()}))
+    confirm_by = RadioField(_l("Who confirms them"), default="agent",
+                            choices=translated({k: o.label for k, o in CONFIRM_BY.items()}))
+    dropship_process = RadioField(_l("Dropship processing"), default="off",
+                                  choices=translated({k: o.label
+                                                      for k, o in DROPSHIP_PROCESS.items()}))
     # Choices are the carriers, filled in by the view.
-    default_carrier_id = SelectField("Default carrier", coerce=_carrier_id, choices=[],
+    default_carrier_id = SelectField(_l("Default carrier"), coerce=_carrier_id, choices=[],
                                      validate_choice=False)
 
 
 class ApiKeyForm(FlaskForm):
     """A new API key: only its name (where it will be used)."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+
+
+# -- users ----------------------------------------------------------------------------
+
+class UserLanguageForm(FlaskForm):
+    """The language a user reads codboard in; the view fills the choices ("" = browser)."""
+
+    language = SelectField(_l("Language"), choices=[])

@@ -1,6 +1,8 @@
 """Routing settings (managers): warehouse priority and catch-all, and the routing rules."""
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -27,18 +29,18 @@ from .forms import ButtonForm
 class WarehouseRoutingForm(FlaskForm):
     """A warehouse's place in routing: its priority and whether it is the catch-all."""
 
-    priority = IntegerField("Priority", validators=[InputRequired()])
-    catch_all = BooleanField("Catch-all")
+    priority = IntegerField(_l("Priority"), validators=[InputRequired()])
+    catch_all = BooleanField(_l("Catch-all"))
 
 
 class RoutingRuleForm(FlaskForm):
     """A new rule; which fields count depends on its kind (the operation decides)."""
 
-    kind = SelectField("Rule", choices=RULE_KINDS)
-    warehouse_id = IntegerField("Warehouse", validators=[Optional()])
-    channel_id = IntegerField("Channel", validators=[Optional()])
-    sku = StringField("SKU", validators=[Optional()])
-    place = StringField("City or region", validators=[Optional()])
+    kind = SelectField(_l("Rule"), choices=RULE_KINDS)
+    warehouse_id = IntegerField(_l("Warehouse"), validators=[Optional()])
+    channel_id = IntegerField(_l("Channel"), validators=[Optional()])
+    sku = StringField(_l("SKU"), validators=[Optional()])
+    place = StringField(_l("City or region"), validators=[Optional()])
 
 
 def _warehouses_context() -> dict:
@@ -82,9 +84,10 @@ def save_warehouse_routing(warehouse_id: int):
     replaced = set_warehouse_routing(warehouse, form.priority.data, form.catch_all.data,
                                      Actor.of(current_user))
     db.session.commit()
-    notice = f"{warehouse.name} saved."
+    notice = _("%(name)s saved.", name=warehouse.name)
     if replaced is not None:
-        notice = f"{warehouse.name} is now the catch-all; {replaced.name} no longer is."
+        notice = _("%(name)s is now the catch-all; %(old)s no longer is.",
+                   name=warehouse.name, old=replaced.name)
     if is_fragment():
         return render("settings/routing.html", block="warehouses", notice=notice,
                       buttons=ButtonForm(), **_warehouses_context())

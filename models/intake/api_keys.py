@@ -12,6 +12,7 @@ from datetime import timedelta
 from time import monotonic
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from models.actor import Actor
@@ -51,9 +52,9 @@ def issue_key(channel: Channel, name: str, actor: Actor) -> tuple[ApiKey, str]:
     """A new key for the channel and its plain text, which is shown once and never stored."""
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("Give the key a name (where it is used, e.g. “Shop backend”).")
+        raise InvalidInput(_("Give the key a name (where it is used, e.g. “Shop backend”)."))
     if len(name) > NAME_MAX:
-        raise InvalidInput(f"The key's name is longer than {NAME_MAX} characters.")
+        raise InvalidInput(_("The key's name is longer than %(max)s characters.", max=NAME_MAX))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(channel_id=channel.id, name=name, prefix=token[:PREFIX_LENGTH],
                  key_hash=hash_token(token), created_by_id=actor.user_id)

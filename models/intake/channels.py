@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from models.actor import Actor
@@ -37,48 +39,48 @@ class Option:
 
 
 FORWARDING = {
-    "always": Option("Always", "Always",
-                     "Every arriving order goes on to be confirmed as soon as it is taken."),
-    "managed": Option("Managed products only", "Managed products only",
-                      "Orders go on when all their products are in our catalogue; the "
-                      "others wait for an operator."),
-    "off": Option("Off (manual)", "Off (manual)",
-                  "Orders wait until an operator sends them on by hand."),
+    "always": Option(_l("Always"), _l("Always"),
+                     _l("Every arriving order goes on to be confirmed as soon as it is taken.")),
+    "managed": Option(_l("Managed products only"), _l("Managed products only"),
+                      _l("Orders go on when all their products are in our catalogue; the "
+                         "others wait for an operator.")),
+    "off": Option(_l("Off (manual)"), _l("Off (manual)"),
+                  _l("Orders wait until an operator sends them on by hand.")),
 }
 FORWARD_WHEN = {
-    "committed": Option("When committed to buy", "when committed",
-                        "As soon as the customer places the order (cash on delivery)."),
-    "paid": Option("Only when paid", "when paid",
-                   "Held until the channel says the order is paid."),
+    "committed": Option(_l("When committed to buy"), _l("when committed"),
+                        _l("As soon as the customer places the order (cash on delivery).")),
+    "paid": Option(_l("Only when paid"), _l("when paid"),
+                   _l("Held until the channel says the order is paid.")),
 }
 CONFIRM_BY = {
-    "agent": Option("Call center confirms (COD)", "call center",
-                    "Orders sent on go to the call queue: an agent calls the customer."),
-    "system": Option("Confirmed by the system (prepaid)", "confirmed by the system",
-                     "Orders sent on are confirmed at once and skip the call."),
+    "agent": Option(_l("Call center confirms (COD)"), _l("call center"),
+                    _l("Orders sent on go to the call queue: an agent calls the customer.")),
+    "system": Option(_l("Confirmed by the system (prepaid)"), _l("confirmed by the system"),
+                     _l("Orders sent on are confirmed at once and skip the call.")),
 }
 
-
-
-def _mode(text: str) -> Option:
-    """A dropship processing mode as a form choice: "Off" and what it does."""
-    label, _, help_text = text.partition(": ")
-    return Option(label, label, help_text[:1].upper() + help_text[1:] + ".")
-
-
 # Dropship orders of the channel: Off (an operator presses Process), Managed, Always.
-DROPSHIP_PROCESS = {key: _mode(text) for key, text in PROCESS_MODES.items()}
+# Written out (rather than split from PROCESS_MODES) so each part is a translatable string.
+_DROPSHIP = {
+    "off": Option(_l("Off"), _l("Off"), _l("An operator presses Process.")),
+    "managed": Option(_l("Managed"), _l("Managed"),
+                      _l("Submitted when every line is mapped and valid.")),
+    "always": Option(_l("Always"), _l("Always"),
+                     _l("Submitted; whatever fails lands in error for Resolve.")),
+}
+DROPSHIP_PROCESS = {key: _DROPSHIP[key] for key in PROCESS_MODES}
 
 
 def forwarding_summary(channel: Channel) -> str:
     """The forwarding settings in one line: "Always · when committed · call center"."""
-    parts = [FORWARDING[channel.forwarding].short if channel.forwarding in FORWARDING
+    parts = [str(FORWARDING[channel.forwarding].short) if channel.forwarding in FORWARDING
              else channel.forwarding]
     if channel.forwarding != "off":  # nothing goes on by itself: "when" does not apply
         when = FORWARD_WHEN.get(channel.forward_when)
-        parts.append(when.short if when else channel.forward_when)
+        parts.append(str(when.short) if when else channel.forward_when)
     by = CONFIRM_BY.get(channel.confirm_by)
-    parts.append(by.short if by else channel.confirm_by)
+    parts.append(str(by.short) if by else channel.confirm_by)
     return " · ".join(parts)
 
 
@@ -118,59 +120,65 @@ def _secret(value: str | None | Keep, label: str, field_name: str) -> str | None
         return KEEP
     if len(value) > SECRET_MAX:
         # The field is named, never the value: the page must not echo a secret.
-        raise invalid(field_name, f"The {label} is too long (at most {SECRET_MAX} characters).")
+        raise invalid(field_name, _("The %(field)s is too long (at most %(max)s characters).",
+                                        field=label, max=SECRET_MAX))
     return value
 
 
 def _check_url(url: str) -> None:
     """Refuse a base URL an adapter could not call."""
     if len(url) > URL_MAX:
-        raise invalid("base_url", f"The shop's address is too long (at most {URL_MAX} "
-                                  "characters).")
+        raise invalid("base_url", _("The shop's address is too long (at most %(max)s "
+                                    "characters).", max=URL_MAX))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
-        raise invalid("base_url", "The shop's address is a web address starting with "
-                                  "https:// (or http://), e.g. https://my-shop.myshopify.com.")
+        raise invalid("base_url", _("The shop's address is a web address starting with "
+                                    "https:// (or http://), e.g. https://my-shop.myshopify.com."))
 
 
 def _check(channel: Channel | None, data: ChannelFields) -> None:
     """Refuse a channel that could not work or would collide with another one."""
     if not data.name:
-        raise invalid("name", "Give the channel a name.")
+        raise invalid("name", _("Give the channel a name."))
     if len(data.name) > NAME_MAX:
-        raise invalid("name", f"The name is too long (at most {NAME_MAX} characters).")
+        raise invalid("name", _("The name is too long (at most %(max)s characters).",
+                                       max=NAME_MAX))
     if not data.code or len(data.code) > CODE_MAX or not CODE.fullmatch(data.code):
-        raise invalid("code", "The code goes in the webhook URL: lower-case letters, digits "
-                              f"and single dashes, at most {CODE_MAX} characters "
-                              "(e.g. “my-shop”).")
+        raise invalid("code", _("The code goes in the webhook URL: lower-case letters, digits "
+                                "and single dashes, at most %(max)s characters "
+                                "(e.g. “my-shop”).", max=CODE_MAX))
     if not data.kind:
-        raise invalid("kind", "Choose where this channel's orders come from.")
+        raise invalid("kind", _("Choose where this channel's orders come from."))
     for name, value, options in (("forwarding", data.forwarding, FORWARDING),
                                  ("forward_when", data.forward_when, FORWARD_WHEN),
                                  ("confirm_by", data.confirm_by, CONFIRM_BY),
                                  ("dropship_process", data.dropship_process,
                                   DROPSHIP_PROCESS)):
         if value not in options:
-            raise invalid(name, f"Choose one of: {', '.join(o.label for o in options.values())}.")
+            raise invalid(name, _("Choose one of: %(options)s.",
+                                    options=", ".join(str(o.label) for o in options.values())))
     interval = data.poll_interval_minutes
     if interval is not None and not POLL_MINUTES[0] <= interval <= POLL_MINUTES[1]:
-        raise invalid("poll_interval_minutes", "Poll every 1 to 1440 minutes (a day).")
+        raise invalid("poll_interval_minutes", _("Poll every 1 to 1440 minutes (a day)."))
     if data.polled:
         if not data.base_url:
-            raise invalid("base_url", "Give the shop's address: the adapter calls it.")
+            raise invalid("base_url", _("Give the shop's address: the adapter calls it."))
         _check_url(data.base_url)
         if data.api_version and not API_VERSION.fullmatch(data.api_version):
-            raise invalid("api_version", "The API version looks like 2026-07.")
+            raise invalid("api_version", _("The API version looks like 2026-07."))
     if data.default_carrier_id is not None and db.session.get(
             Carrier, data.default_carrier_id) is None:
-        raise invalid("default_carrier_id", "That carrier no longer exists.")
+        raise invalid("default_carrier_id", _("That carrier no longer exists."))
     for column, value, label in ((Channel.code, data.code, "code"),
                                  (Channel.name, data.name, "name")):
+        message = (_("Another channel already has the code “%(value)s”.", value=value)
+                   if label == "code" else
+                   _("Another channel already has the name “%(value)s”.", value=value))
         query = select(Channel.id).where(column == value)
         if channel is not None and channel.id is not None:
             query = query.where(Channel.id != channel.id)
         if db.session.scalar(query.limit(1)) is not None:
-            raise invalid(label, f"Another channel already has the {label} “{value}”.")
+            raise invalid(label, message)
 
 
 def _settings(channel: Channel | None, data: ChannelFields, webhook_secret) -> dict:
@@ -200,9 +208,9 @@ def save_channel(channel: Channel | None, data: ChannelFields, actor: Actor) -> 
     for name in ("name", "code", "base_url", "api_version"):
         setattr(data, name, (getattr(data, name) or "").strip())
     data.base_url = data.base_url.rstrip("/")
-    secrets = {"api_key": _secret(data.api_key, "API key", "api_key"),
-               "api_secret": _secret(data.api_secret, "API secret", "api_secret"),
-               "webhook_secret": _secret(data.webhook_secret, "webhook secret",
+    secrets = {"api_key": _secret(data.api_key, _("API key"), "api_key"),
+               "api_secret": _secret(data.api_secret, _("API secret"), "api_secret"),
+               "webhook_secret": _secret(data.webhook_secret, _("webhook secret"),
                                          "webhook_secret")}
     _check(channel, data)
 
@@ -270,11 +278,11 @@ def channel_health(channel: Channel, now: datetime, polled: bool) -> Health:
     if channel.failing_since is not None:
         grace = timedelta(minutes=2 * max(channel.poll_interval_minutes or 1, 1))
         if channel.failing_since < now - grace:
-            return Health("failing", "failing", "red", channel.failing_since)
-        return Health("error", "error", "amber", channel.failing_since)
+            return Health("failing", _("failing"), "red", channel.failing_since)
+        return Health("error", _("error"), "amber", channel.failing_since)
     if channel.last_sync_at is None:
-        return Health("never", "never synced")
-    return Health("ok", "ok")
+        return Health("never", _("never synced"))
+    return Health("ok", _("ok"))
 
 
 __all__ = [

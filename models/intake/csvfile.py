@@ -18,6 +18,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from models.status import StatusInfo
 
 from .incoming import Catalogue, IncomingLine, IncomingOrder, Problem, check_order
@@ -37,32 +40,35 @@ class Column:
 
 
 COLUMNS = (
-    Column("order_id", True, "The shop's order number. Rows sharing it are one order, one row "
-                             "per product; they need not be next to each other.", "1001"),
-    Column("customer_name", True, "Text.", "Fatima Zahra Alaoui"),
-    Column("phone", True, "As the customer wrote it; Moroccan numbers may omit +212.",
+    Column("order_id", True, _l("The shop's order number. Rows sharing it are one order, one "
+                                "row per product; they need not be next to each other."),
+           "1001"),
+    Column("customer_name", True, _l("Text."), "Fatima Zahra Alaoui"),
+    Column("phone", True, _l("As the customer wrote it; Moroccan numbers may omit +212."),
            "0612345678"),
-    Column("address", True, "Text.", "12 Rue Ibn Battouta"),
-    Column("city", True, "Text.", "Casablanca"),
-    Column("region", False, "Text.", "Casablanca-Settat"),
-    Column("sku", True, "A product's SKU in the catalogue.", "TSHIRT-M"),
-    Column("quantity", True, "A whole number from 1 to 999.", "2"),
-    Column("unit_price", False, "Price of one item, with . or , before the cents. Empty: the "
-                                "catalogue price.", "149,00"),
-    Column("cod_amount", False, "What the courier collects for the whole order, read from its "
-                                "first row. Empty: the sum of the lines.", "348.00"),
-    Column("currency", False, "Three letters. Empty: MAD.", "MAD"),
-    Column("shipping_method", False, "The shop's shipping rate name.", "Standard"),
-    Column("note", False, "Text for the call center.", "Call after 18:00"),
+    Column("address", True, _l("Text."), "12 Rue Ibn Battouta"),
+    Column("city", True, _l("Text."), "Casablanca"),
+    Column("region", False, _l("Text."), "Casablanca-Settat"),
+    Column("sku", True, _l("A product's SKU in the catalogue."), "TSHIRT-M"),
+    Column("quantity", True, _l("A whole number from 1 to 999."), "2"),
+    Column("unit_price", False, _l("Price of one item, with . or , before the cents. Empty: "
+                                   "the catalogue price."), "149,00"),
+    Column("cod_amount", False, _l("What the courier collects for the whole order, read from "
+                                   "its first row. Empty: the sum of the lines."), "348.00"),
+    Column("currency", False, _l("Three letters. Empty: MAD."), "MAD"),
+    Column("shipping_method", False, _l("The shop's shipping rate name."), "Standard"),
+    Column("note", False, _l("Text for the call center."), "Call after 18:00"),
 )
 FIELDS = tuple(c.name for c in COLUMNS)
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 # Order-level columns: every row of an order may repeat them, but must not contradict them.
 ORDER_FIELDS = ("customer_name", "phone", "address", "city", "region", "cod_amount",
                 "currency", "shipping_method", "note")
-LABELS = {"order_id": "Order id", "customer_name": "Customer name", "sku": "SKU",
-          "unit_price": "Unit price", "cod_amount": "COD amount",
-          "shipping_method": "Shipping method"}
+LABELS = {"order_id": _l("Order id"), "customer_name": _l("Customer name"), "sku": _l("SKU"),
+          "phone": _l("Phone"), "address": _l("Address"), "city": _l("City"),
+          "region": _l("Region"), "quantity": _l("Quantity"), "currency": _l("Currency"),
+          "unit_price": _l("Unit price"), "cod_amount": _l("COD amount"),
+          "shipping_method": _l("Shipping method"), "note": _l("Note")}
 # Headers people write in French exports, after lower-casing and joining words with "_".
 SYNONYMS = {
     "telephone": "phone", "téléphone": "phone", "ville": "city", "adresse": "address",
@@ -78,9 +84,11 @@ EXAMPLE_ROWS = (
 
 IMPORT_STATES = {
     s.value: s for s in (
-        StatusInfo("checking", "Checking", "blue"), StatusInfo("checked", "Checked", "teal"),
-        StatusInfo("importing", "Importing", "indigo"),
-        StatusInfo("imported", "Imported", "green"), StatusInfo("failed", "Failed", "red"),
+        StatusInfo("checking", _l("Checking"), "blue"),
+        StatusInfo("checked", _l("Checked"), "teal"),
+        StatusInfo("importing", _l("Importing"), "indigo"),
+        StatusInfo("imported", _l("Imported"), "green"),
+        StatusInfo("failed", _l("Failed"), "red"),
     )
 }
 
@@ -197,7 +205,8 @@ class FileOrder:
         for n, row in enumerate(self.rows):
             reasons = (self.reasons if n == 0 else []) + row.reasons
             if not reasons:
-                reasons = [f"Refused with the rest of its order: see line {first_bad}."]
+                reasons = [_("Refused with the rest of its order: see line %(line)s.",
+                             line=first_bad)]
             out.append((row, reasons))
         return out
 
@@ -237,8 +246,9 @@ class CsvFile:
                 if "".join(cells).strip():
                     yield line, cells
         except csv.Error as error:
-            raise CsvFileError(f"The file cannot be read past line {last + 1}: {error}. "
-                               "Is a quote opened and never closed?") from error
+            raise CsvFileError(_("The file cannot be read past line %(line)s: %(error)s. "
+                                 "Is a quote opened and never closed?",
+                                 line=last + 1, error=error)) from error
 
     def key(self, line: int, cells: list[str]) -> str:
         """The order a row belongs to; a row without an order id is an order on its own."""
@@ -280,9 +290,10 @@ class CsvFile:
                 values = {name: _cell(value) for name, value in values.items()}
             row = Row(line, values)
             if len(cells) > width and "".join(cells[width:]).strip():
-                row.reasons.append(
-                    f"This row has {len(cells)} cells but the header names {width}: a value "
-                    f"containing “{self.delimiter}” must be put in double quotes.")
+                row.reasons.append(_(
+                    "This row has %(cells)s cells but the header names %(width)s: a value "
+                    "containing “%(delimiter)s” must be put in double quotes.",
+                    cells=len(cells), width=width, delimiter=self.delimiter))
             waiting.setdefault(chunk, {}).setdefault(key, []).append(row)
             missing[chunk] -= 1
             if not missing[chunk]:
@@ -299,22 +310,24 @@ def read_csv(content: bytes) -> CsvFile:
     try:
         header = next(reader, [])
     except csv.Error as error:
-        raise CsvFileError(f"The first line cannot be read: {error}.") from error
+        raise CsvFileError(_("The first line cannot be read: %(error)s.",
+                             error=error)) from error
     if not any(h.strip() for h in header):
-        raise CsvFileError("The file is empty: its first line must name the columns.")
+        raise CsvFileError(_("The file is empty: its first line must name the columns."))
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         column = header_field(name)
         if column not in FIELDS:
             continue  # extra columns (ours from a refused-rows file, the shop's own) are ignored
         if column in columns:
-            raise CsvFileError(f"Two columns both mean {column}: “{header[columns[column]]}” "
-                               f"and “{name.strip()}”. Keep one.")
+            raise CsvFileError(_("Two columns both mean %(column)s: “%(first)s” and "
+                                 "“%(second)s”. Keep one.", column=column,
+                                 first=header[columns[column]], second=name.strip()))
         columns[column] = index
     absent = [name for name in REQUIRED if name not in columns]
     if absent:
-        raise CsvFileError(f"Missing columns: {', '.join(absent)}. The first line must name "
-                           "the columns, as in the template.")
+        raise CsvFileError(_("Missing columns: %(columns)s. The first line must name "
+                             "the columns, as in the template.", columns=", ".join(absent)))
     return CsvFile(content, encoding, delimiter, header, columns)
 
 
@@ -322,7 +335,7 @@ def read_csv(content: bytes) -> CsvFile:
 
 def label(name: str) -> str:
     """A column name as people read it."""
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+    return str(LABELS.get(name, name.replace("_", " ").capitalize()))
 
 
 def parse_amount(text: str) -> int:
@@ -342,7 +355,8 @@ def _amount(row: Row, name: str) -> int | None:
     try:
         return parse_amount(text)
     except ValueError:
-        row.reasons.append(f"{label(name)} “{text}” is not an amount (write 149.00 or 149,00).")
+        row.reasons.append(_("%(column)s “%(text)s” is not an amount (write 149.00 or 149,00).",
+                             column=label(name), text=text))
         return None
 
 
@@ -351,8 +365,8 @@ def _quantity(row: Row) -> int:
     text = row.values.get("quantity", "")
     if WHOLE.fullmatch(text):
         return int(text)
-    row.reasons.append(f"Quantity “{text}” is not a whole number." if text
-                       else "Quantity is required.")
+    row.reasons.append(_("Quantity “%(text)s” is not a whole number.", text=text) if text
+                       else _("Quantity is required."))
     return 1  # a stand-in, so the order's other checks still run and report too
 
 
@@ -370,9 +384,10 @@ def _order_values(rows: list[Row], external_id: str) -> dict[str, str]:
             if first is None:
                 first = (row.line, value)
             elif value != first[1]:
-                row.reasons.append(
-                    f"{label(name)} “{value}” differs from “{first[1]}” on line {first[0]}: "
-                    f"every row of order {external_id} must agree.")
+                row.reasons.append(_(
+                    "%(column)s “%(value)s” differs from “%(first)s” on line %(line)s: "
+                    "every row of order %(order)s must agree.", column=label(name),
+                    value=value, first=first[1], line=first[0], order=external_id))
         values[name] = first[1] if first else ""
     return values
 
@@ -385,8 +400,9 @@ def build_order(rows: list[Row], currency: str = "MAD") -> FileOrder:
     for row in rows:
         sku = row.values.get("sku", "")
         if sku and sku in seen:
-            row.reasons.append(f"SKU {sku} is already on line {seen[sku]} of this order: "
-                               "put the whole quantity on one row.")
+            row.reasons.append(_("SKU %(sku)s is already on line %(line)s of this order: "
+                                 "put the whole quantity on one row.",
+                                 sku=sku, line=seen[sku]))
         seen.setdefault(sku, row.line)
         lines.append(IncomingLine(sku=sku, quantity=_quantity(row),
                                   unit_price_cents=_amount(row, "unit_price")))
@@ -445,7 +461,8 @@ def refused_rows_csv(csv_file: CsvFile, reasons: dict[int, list[str]]) -> str:
     width = len(csv_file.header)
 
     def rows():
-        yield [neutralise(h) for h in csv_file.header] + ["line", "reasons"]
+        # Our two columns in the reader's language; a re-upload ignores them either way.
+        yield [neutralise(h) for h in csv_file.header] + [_("line"), _("reasons")]
         for line, cells in csv_file.records():
             if line in reasons:
                 cells = (cells + [""] * width)[:max(width, len(cells))]

@@ -9,6 +9,7 @@ one refused or changed underneath is reported and the others still go.
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -65,22 +66,23 @@ def send_orders(order_ids: list[int], actor: Actor) -> list[SendResult]:
     Results come in the order given (each id once).
     """
     if not actor.parties & SENDERS:
-        raise NotAllowed("Only an operator or a manager can send orders on.")
+        raise NotAllowed(_("Only an operator or a manager can send orders on."))
     wanted = list(dict.fromkeys(order_ids))
     orders = _load(wanted)
     results = []
     for order_id in wanted:
         order = orders.get(order_id)
         if order is None:
-            results.append(SendResult(order_id, Result.MISSING, f"#{order_id} does not exist."))
+            results.append(SendResult(order_id, Result.MISSING,
+                                      _("#%(id)s does not exist.", id=order_id)))
             continue
         try:
             results.append(_send(order, actor))
         except Conflict:
             results.append(SendResult(
                 order_id, Result.CONFLICT,
-                f"#{order_id} was changed by someone else meanwhile; nothing was done to it. "
-                "Reload the list and try again."))
+                _("#%(id)s was changed by someone else meanwhile; nothing was done to it. "
+                  "Reload the list and try again.", id=order_id)))
     return results
 
 
@@ -88,7 +90,7 @@ def send_paid(order: Order, actor: Actor) -> SendResult:
     """The channel says an order held for payment is paid: it goes on as an operator's
     Send would take it (the caller checked it was held for that reason)."""
     if not actor.acts_as(Party.CHANNEL):
-        raise NotAllowed("Only the channel says an order is paid.")
+        raise NotAllowed(_("Only the channel says an order is paid."))
     return _send(order, actor)
 
 
@@ -107,11 +109,12 @@ def _send(order: Order, actor: Actor) -> SendResult:
     """Send one order on, or say why it stays where it is."""
     ref = order.reference
     if order.push_status not in HELD:
-        return _result(order, Result.ALREADY_SENT, f"{ref} was already sent.")
+        return _result(order, Result.ALREADY_SENT, _("%(ref)s was already sent.", ref=ref))
     if order.confirmation_status != Confirmation.NEW:
         label = CONFIRMATION_INFO[order.confirmation_status].label
         return _result(order, Result.REFUSED,
-                       f"{ref} is {label}: only new orders are sent on.")
+                       _("%(ref)s is %(status)s: only new orders are sent on.", ref=ref,
+                         status=label))
     _adopt_products(order, actor)
     unknown = [line.sku for line in order.lines if line.product_id is None]
     if unknown or not order.lines:
@@ -119,7 +122,7 @@ def _send(order: Order, actor: Actor) -> SendResult:
     order_id, channel = order.id, order.channel
     _write_push(order_id, order.version, PushStatus.SENT, "", order.push_status, actor)
     if channel.confirm_by != "system":
-        return SendResult(order_id, Result.SENT, f"{ref} sent to the call queue.",
+        return SendResult(order_id, Result.SENT, _("%(ref)s sent to the call queue.", ref=ref),
                           PushStatus.SENT)
     try:
         # Only the confirmation is taken back when the stock cannot serve it.
@@ -130,7 +133,8 @@ def _send(order: Order, actor: Actor) -> SendResult:
     except DomainError as refused:
         expire_order(order_id)  # the savepoint's rollback left the loaded copy behind
         return hold_order(order, actor, refused.message)
-    return SendResult(order_id, Result.CONFIRMED, f"{ref} confirmed by the system.",
+    return SendResult(order_id, Result.CONFIRMED,
+                      _("%(ref)s confirmed by the system.", ref=ref),
                       PushStatus.SENT)
 
 
@@ -167,8 +171,8 @@ def hold_order(order: Order, actor: Actor, detail: str) -> SendResult:
     if order.push_status != PushStatus.ERROR or order.push_detail != detail:
         _write_push(order.id, order.version, PushStatus.ERROR, detail, order.push_status,
                     actor)
-    return SendResult(order.id, Result.HELD, f"{order.reference} still not sent: {detail}",
-                      PushStatus.ERROR, detail)
+    message = _("%(ref)s still not sent: %(detail)s", ref=order.reference, detail=detail)
+    return SendResult(order.id, Result.HELD, message, PushStatus.ERROR, detail)
 
 
 def _write_push(order_id: int, seen: int, to: str, detail: str, src: str,

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from models.base import db
@@ -18,6 +20,11 @@ MAX_QUANTITY = 999
 # 10,000,000.00: far above any COD order, well inside the 32-bit amount columns.
 MAX_AMOUNT_CENTS = 1_000_000_000
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Field names as people read them in a refusal.
+FIELD_LABELS = {"external_id": _l("Order id"), "customer_name": _l("Customer name"),
+                "phone": _l("Phone"), "address": _l("Address"), "city": _l("City"),
+                "region": _l("Region"), "shipping_method": _l("Shipping method"),
+                "note": _l("Note"), "currency": _l("Currency")}
 FIELD_LIMITS = {"external_id": 64, "customer_name": 200, "phone": 64, "address": 500,
                 "city": 120, "region": 120, "shipping_method": 120, "note": 1000}
 
@@ -103,28 +110,32 @@ def check_order(order: IncomingOrder, catalogue: Catalogue, region: str) -> list
         value = (getattr(order, name) or "").strip()
         setattr(order, name, value)
         if len(value) > limit:
-            problems.append(Problem(name, f"{_label(name)} is longer than {limit} characters."))
+            problems.append(Problem(name, _("%(field)s is longer than %(max)s characters.",
+                                               field=_label(name), max=limit)))
     for name in ("external_id", "customer_name", "phone", "address", "city"):
         if not getattr(order, name):
-            problems.append(Problem(name, f"{_label(name)} is required."))
+            problems.append(Problem(name, _("%(field)s is required.", field=_label(name))))
     if order.phone and not normalize_phone(order.phone, region):
-        problems.append(Problem("phone", f"“{order.phone}” is not a phone number."))
+        problems.append(Problem("phone", _("“%(phone)s” is not a phone number.",
+                                            phone=order.phone)))
     order.currency = (order.currency or "").strip().upper()
     if not CURRENCY.match(order.currency):
-        problems.append(Problem("currency", f"“{order.currency}” is not a currency code "
-                                            "(three letters, e.g. MAD)."))
+        problems.append(Problem("currency", _("“%(currency)s” is not a currency code "
+                                              "(three letters, e.g. MAD).",
+                                              currency=order.currency)))
     if not order.lines:
-        problems.append(Problem("lines", "An order needs at least one product."))
+        problems.append(Problem("lines", _("An order needs at least one product.")))
     problems += _check_lines(order, catalogue)
     total = sum(line.quantity * (line.unit_price_cents or 0) for line in order.lines
                 if isinstance(line.quantity, int))
     if order.cod_amount_cents is None:
         order.cod_amount_cents = total
     elif order.cod_amount_cents < 0:
-        problems.append(Problem("cod_amount", "The amount cannot be negative."))
+        problems.append(Problem("cod_amount", _("The amount cannot be negative.")))
     if max(total, order.cod_amount_cents or 0) > MAX_AMOUNT_CENTS:
-        problems.append(Problem("cod_amount", "The amount is larger than any order can be "
-                                              f"({MAX_AMOUNT_CENTS // 100:,})."))
+        most = f"{MAX_AMOUNT_CENTS // 100:,}"
+        problems.append(Problem("cod_amount", _("The amount is larger than any order can be "
+                                                "(%(max)s).", max=most)))
     return problems
 
 
@@ -135,15 +146,16 @@ def _check_lines(order: IncomingOrder, catalogue: Catalogue) -> list[Problem]:
         line.sku = (line.sku or "").strip()
         item = catalogue.items.get(line.sku)
         if not line.sku:
-            problems.append(Problem(f"lines[{n}].sku", "SKU is required."))
+            problems.append(Problem(f"lines[{n}].sku", _("SKU is required.")))
         elif item is None:
-            problems.append(Problem(f"lines[{n}].sku", f"Unknown SKU “{line.sku}”."))
+            problems.append(Problem(f"lines[{n}].sku", _("Unknown SKU “%(sku)s”.", sku=line.sku)))
         if not isinstance(line.quantity, int) or not 1 <= line.quantity <= MAX_QUANTITY:
             problems.append(Problem(f"lines[{n}].quantity",
-                                    f"Quantity must be a whole number from 1 to {MAX_QUANTITY}."))
+                                    _("Quantity must be a whole number from 1 to %(max)s.",
+                                      max=MAX_QUANTITY)))
         if line.unit_price_cents is not None and not 0 <= line.unit_price_cents <= MAX_AMOUNT_CENTS:
             problems.append(Problem(f"lines[{n}].unit_price",
-                                    "A price must be between 0 and 10,000,000."))
+                                    _("A price must be between 0 and 10,000,000.")))
         if item is not None:
             line.name = (line.name or item.name).strip()[:200]
             if line.unit_price_cents is None:
@@ -155,5 +167,4 @@ def _check_lines(order: IncomingOrder, catalogue: Catalogue) -> list[Problem]:
 
 def _label(name: str) -> str:
     """A field name as people read it."""
-    return {"external_id": "Order id", "customer_name": "Customer name"}.get(
-        name, name.replace("_", " ").capitalize())
+    return str(FIELD_LABELS.get(name, name.replace("_", " ").capitalize()))

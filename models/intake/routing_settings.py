@@ -6,6 +6,7 @@ audit event (no order, kind "routing") and flushes; the view commits.
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from models.actor import Actor
@@ -39,11 +40,11 @@ def set_warehouse_routing(warehouse: Warehouse, priority: int, catch_all: bool,
                           actor: Actor) -> Warehouse | None:
     """Change a warehouse's priority and catch-all flag; return the catch-all it replaced."""
     if not 0 <= priority <= PRIORITY_MAX:
-        raise InvalidInput(f"Priority is a whole number from 0 to {PRIORITY_MAX} "
-                           "(the lowest is tried first).")
+        raise InvalidInput(_("Priority is a whole number from 0 to %(max)s "
+                             "(the lowest is tried first).", max=PRIORITY_MAX))
     if catch_all and not warehouse.active:
-        raise InvalidInput(f"{warehouse.name} is inactive: routing never sends a line there, "
-                           "so it cannot be the catch-all.")
+        raise InvalidInput(_("%(warehouse)s is inactive: routing never sends a line there, "
+                             "so it cannot be the catch-all.", warehouse=warehouse.name))
     replaced = None
     if catch_all and not warehouse.catch_all:
         # One catch-all at most: the new one takes over from the old.
@@ -71,10 +72,10 @@ def set_warehouse_routing(warehouse: Warehouse, priority: int, catch_all: bool,
 def add_rule(fields: RuleFields, actor: Actor) -> RoutingRule:
     """Add a routing rule after checking what it names exists and it is not there already."""
     if fields.kind not in RULE_KINDS:
-        raise InvalidInput("Choose what kind of rule this is.")
+        raise InvalidInput(_("Choose what kind of rule this is."))
     warehouse = db.session.get(Warehouse, fields.warehouse_id) if fields.warehouse_id else None
     if warehouse is None or not warehouse.active:
-        raise InvalidInput("Choose one of the active warehouses.")
+        raise InvalidInput(_("Choose one of the active warehouses."))
     rule = RoutingRule(kind=fields.kind, warehouse_id=warehouse.id, place="")
     if fields.kind in ("channel", "exclude"):
         rule.channel_id = _channel_id(fields.channel_id, required=fields.kind == "channel")
@@ -83,11 +84,12 @@ def add_rule(fields: RuleFields, actor: Actor) -> RoutingRule:
     if fields.kind == "geo":
         rule.place = " ".join((fields.place or "").split())
         if not rule.place:
-            raise InvalidInput("Write the city or region this rule is for.")
+            raise InvalidInput(_("Write the city or region this rule is for."))
         if len(rule.place) > PLACE_MAX:
-            raise InvalidInput(f"A place name has at most {PLACE_MAX} characters.")
+            raise InvalidInput(_("A place name has at most %(max)s characters.", max=PLACE_MAX))
     if _exists(rule):
-        raise InvalidInput(f"That rule is already there: {describe(rule)}.")
+        raise InvalidInput(_("That rule is already there: %(rule)s.",
+                             rule=describe(rule, for_people=True)))
     db.session.add(rule)
     db.session.flush()
     _audit(actor, f"rule added: {describe(rule)}")
@@ -102,11 +104,13 @@ def remove_rule(rule: RoutingRule, actor: Actor) -> None:
     _audit(actor, note)
 
 
-def describe(rule: RoutingRule) -> str:
-    """A rule in words, as the audit trail and refusals name it."""
+def describe(rule: RoutingRule, for_people: bool = False) -> str:
+    """A rule in words: English for the audit trail, the request's language for people."""
     warehouse = _name(Warehouse, rule.warehouse_id)
     channel = _name(Channel, rule.channel_id) if rule.channel_id else None
     sku = db.session.get(Product, rule.product_id).sku if rule.product_id else None
+    if for_people:
+        return _describe_translated(rule, warehouse, channel, sku)
     if rule.kind == "channel":
         return f"orders of {channel} go to {warehouse}"
     if rule.kind == "product":
@@ -117,14 +121,29 @@ def describe(rule: RoutingRule) -> str:
             f"for {channel or 'any channel'}")
 
 
+def _describe_translated(rule: RoutingRule, warehouse: str, channel: str | None,
+                         sku: str | None) -> str:
+    """describe() in the request's language (a refusal shown on the page)."""
+    if rule.kind == "channel":
+        return _("orders of %(channel)s go to %(warehouse)s", channel=channel,
+                 warehouse=warehouse)
+    if rule.kind == "product":
+        return _("%(sku)s goes to %(warehouse)s", sku=sku, warehouse=warehouse)
+    if rule.kind == "geo":
+        return _("orders to %(place)s go to %(warehouse)s", place=rule.place,
+                 warehouse=warehouse)
+    return _("%(warehouse)s never serves %(product)s for %(channel)s", warehouse=warehouse,
+             product=sku or _("any product"), channel=channel or _("any channel"))
+
+
 def _channel_id(channel_id: int | None, required: bool) -> int | None:
     """The id of an existing channel; None for "any channel" unless one is required."""
     if channel_id is None:
         if required:
-            raise InvalidInput("Choose the channel whose orders this rule sends.")
+            raise InvalidInput(_("Choose the channel whose orders this rule sends."))
         return None
     if db.session.get(Channel, channel_id) is None:
-        raise InvalidInput("Choose one of the channels in the list.")
+        raise InvalidInput(_("Choose one of the channels in the list."))
     return channel_id
 
 
@@ -133,11 +152,11 @@ def _product_id(sku: str, required: bool) -> int | None:
     sku = (sku or "").strip()
     if not sku:
         if required:
-            raise InvalidInput("Write the SKU of the product to pin.")
+            raise InvalidInput(_("Write the SKU of the product to pin."))
         return None
     product_id = db.session.scalar(select(Product.id).where(Product.sku == sku))
     if product_id is None:
-        raise InvalidInput(f"No product has the SKU “{sku}”.")
+        raise InvalidInput(_("No product has the SKU “%(sku)s”.", sku=sku))
     return product_id
 
 

@@ -5,6 +5,8 @@ sku, quantity, product_id, warehouse_id, supplier_id), so orders may use stock a
 never the reverse.
 """
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, insert, select, true, update
 from sqlalchemy.orm import aliased
 
@@ -22,6 +24,13 @@ REASON_LABELS = {
     ADJUST: "Adjusted",
     RESERVE: "Reserved",
     RESTOCK: "Restocked",
+}
+# The same labels for screens; REASON_LABELS stays English for the audit trail.
+REASON_TEXTS = {
+    RECEIVE: _l("Received"),
+    ADJUST: _l("Adjusted"),
+    RESERVE: _l("Reserved"),
+    RESTOCK: _l("Restocked"),
 }
 
 
@@ -94,7 +103,8 @@ def take_stock(order_id: int, lines, actor: Actor) -> list[dict]:
                    key=lambda line: (line.warehouse_id or 0, line.product_id or 0, line.id))
     for line in taken:
         if line.warehouse_id is None or line.product_id is None:
-            raise InvalidInput(f"Line {line.sku} has no warehouse or product to take stock from.")
+            raise InvalidInput(_("Line %(sku)s has no warehouse or product to take stock from.",
+                                 sku=line.sku))
     if not taken:
         return []
     now = utcnow()
@@ -118,10 +128,10 @@ def _shortage(warehouse_id: int, product_id: int, needed: int, sku: str) -> OutO
     on_hand = db.session.scalar(select(LEVELS.c.on_hand).where(
         LEVELS.c.warehouse_id == warehouse_id, LEVELS.c.product_id == product_id)) or 0
     warehouse = db.session.get(Warehouse, warehouse_id)
-    return OutOfStock(
-        f"Not enough {sku} in {warehouse.name if warehouse else 'the warehouse'}: "
-        f"{on_hand} on hand, {needed} needed."
-    )
+    return OutOfStock(_(
+        "Not enough %(sku)s in %(warehouse)s: %(on_hand)s on hand, %(needed)s needed.",
+        sku=sku, warehouse=warehouse.name if warehouse else _("the warehouse"),
+        on_hand=on_hand, needed=needed))
 
 
 def _expire_levels() -> None:
@@ -171,7 +181,7 @@ def receive_stock(
 ) -> StockMovement:
     """Add goods that arrived at a warehouse (or remove, with a negative adjustment)."""
     if quantity == 0:
-        raise InvalidInput("A stock movement needs a non-zero quantity.")
+        raise InvalidInput(_("A stock movement needs a non-zero quantity."))
     reason = RECEIVE if quantity > 0 else ADJUST
     return _record(warehouse.id, product_id, quantity, reason, actor, note=note)
 

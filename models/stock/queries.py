@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, or_, select
 from models.base import db
 from models.catalog import Product, Warehouse
 
-from .ledger import REASON_LABELS
+from .ledger import REASON_LABELS, REASON_TEXTS
 from .tables import StockLevel, StockMovement
 
 LEDGER_ROWS = 200
@@ -62,7 +62,8 @@ def product_ledger(product_id: int, limit: int = LEDGER_ROWS) -> list[dict]:
     """
     lines = db.metadata.tables["order_lines"]
     return [
-        {**row._mapping, "reason": REASON_LABELS.get(row.reason, row.reason)}
+        {**row._mapping, "reason": REASON_LABELS.get(row.reason, row.reason),
+         "label": REASON_TEXTS.get(row.reason, row.reason)}
         for row in db.session.execute(
             select(StockMovement.created_at, StockMovement.reason, StockMovement.quantity,
                    Warehouse.name.label("warehouse"), lines.c.order_id,

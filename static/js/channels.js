@@ -12,7 +12,7 @@
     if (!field) { return; }
     field.select();
     if (navigator.clipboard) { navigator.clipboard.writeText(field.value); }
-    button.textContent = "Copied";
+    button.textContent = button.dataset.copied || "Copied";  // the page's language
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {

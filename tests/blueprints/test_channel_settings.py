@@ -141,7 +141,7 @@ def test_channels_list_health_marks(login, make_channel):
     assert "never synced" in row(resp, "fresh")
     phone = row(resp, "phone").split('class="health">', 1)[1].split("</td>", 1)[0]
     assert phone.strip() == ""
-    assert "flag" not in row(resp, "fine") and "1234" in row(resp, "fine")
+    assert "flag" not in row(resp, "fine") and "1,234" in row(resp, "fine")
     assert "2 min ago" in row(resp, "fine")
     assert "WooCommerce answered 502" in row(resp, "blip") and "<details>" not in row(
         resp, "blip")
