@@ -51,3 +51,31 @@ def test_an_operator_resolves_and_processes_a_refused_order_in_place(
     expect(row).to_have_attribute("data-status", "submitted")
     expect(row).not_to_contain_text("Processing…")
     assert page.evaluate("window.keptAcrossSwaps") == "yes"
+
+
+def test_an_arabic_operator_resolves_right_to_left_and_reads_the_refusal_in_arabic(
+    page: Page, live_server, make_user, make_supplier_order,
+):
+    page.set_default_timeout(TIMEOUT)
+    so = make_supplier_order("error", customer_name="سلمى الإدريسي")
+    make_user(role="operator", username="amina", password="browser-pw-2", language="ar")
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Username").fill("amina")
+    page.get_by_label("Password").fill("browser-pw-2")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ar")  # her choice, once known
+    page.goto(f"{live_server}/dropship?tab=errors")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_have_text("الدروبشيبينغ")
+    row = page.locator(f"#so-{so.id}")
+    expect(row).to_contain_text("سلمى الإدريسي")
+
+    row.get_by_role("button", name="معالجة الخطأ").click()
+    form = page.locator(f"#so-{so.id} form.resolve-form")
+    expect(form.get_by_role("heading")).to_contain_text(so.reference)
+    form.get_by_label("الهاتف").fill("12")
+    form.get_by_role("button", name="حفظ ومعالجة").click()
+    expect(form.locator(f"#err-{so.id}-phone")).to_have_text("«12» ليس رقم هاتف.")
+    expect(form.get_by_role("alert").last).to_contain_text("يرجى تصحيح الحقول المحددة")
+    assert stored(so.id).status == "error"
