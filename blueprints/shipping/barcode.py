@@ -42,8 +42,11 @@ def _check(text: str, height_mm: float) -> None:
 
 
 @lru_cache(maxsize=512)
-def code128_svg(text: str, *, height_mm: float = 15) -> Markup:
-    """An inline <svg> Code 128 barcode of `text`, bars `height_mm` tall (cached: reprints)."""
+def code128_svg(text: str, *, height_mm: float = 15, label: str = "") -> Markup:
+    """An inline <svg> Code 128 barcode of `text`, bars `height_mm` tall (cached: reprints).
+
+    `label` is what a screen reader says (the caller's language); "Barcode <text>" by default.
+    """
     _check(text, height_mm)
     writer = SVGWriter()
     output = Code128(text, writer=writer).render({
@@ -70,7 +73,7 @@ def code128_svg(text: str, *, height_mm: float = 15) -> Markup:
             group.removeAttribute("id")
     root.setAttribute("role", "img")
     # minidom escapes attribute values, so any text stays inside the attribute.
-    root.setAttribute("aria-label", f"Barcode {text}")
+    root.setAttribute("aria-label", label or f"Barcode {text}")
     svg = root.toxml()
     document.unlink()
     return Markup(svg)

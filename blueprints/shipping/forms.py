@@ -1,5 +1,7 @@
 """Forms of the shipping desk: filters, bulk actions, scans and the thresholds."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import (
@@ -29,14 +31,14 @@ class DeskFilterForm(DateRangeChecks, FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", choices=[], default="")
-    carrier = SelectField("Carrier", choices=[], default="")
-    channel = SelectField("Channel", choices=[], default="")
-    city = StringField("City", validators=[Optional(), Length(max=120)])
-    from_ = DateField("Confirmed from", validators=[Optional()], name="from")
-    to = DateField("Confirmed to", validators=[Optional()])
-    stuck = BooleanField("Stuck only")
-    error = BooleanField("Errors only")
+    status = SelectField(_l("Status"), choices=[], default="")
+    carrier = SelectField(_l("Carrier"), choices=[], default="")
+    channel = SelectField(_l("Channel"), choices=[], default="")
+    city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    from_ = DateField(_l("Confirmed from"), validators=[Optional()], name="from")
+    to = DateField(_l("Confirmed to"), validators=[Optional()])
+    stuck = BooleanField(_l("Stuck only"))
+    error = BooleanField(_l("Errors only"))
     after = HiddenField()
 
     def validate_after(self, field):
@@ -47,30 +49,30 @@ class DeskFilterForm(DateRangeChecks, FlaskForm):
 class BulkForm(FlaskForm):
     """An action on the selected orders; `view` is the desk's query string to re-render."""
 
-    action = StringField("Action", validators=[
-        DataRequired(message="Pick an action."),
-        AnyOf([*BULK_MOVES, SYNC, SLIPS], message="Pick an action.")])
+    action = StringField(_l("Action"), validators=[
+        DataRequired(message=_l("Pick an action.")),
+        AnyOf([*BULK_MOVES, SYNC, SLIPS], message=_l("Pick an action."))])
     view = HiddenField(validators=[Optional(), Length(max=2000)])
 
 
 class ScanForm(FlaskForm):
     """One scanned code: an order number or a tracking number."""
 
-    code = StringField("Code", validators=[DataRequired(message="Scan or type a code."),
-                                           Length(max=100)])
+    code = StringField(_l("Code"), validators=[DataRequired(message=_l("Scan or type a code.")),
+                                               Length(max=100)])
 
 
 class ShippingSettingsForm(FlaskForm):
     """When a parcel counts as stuck (manager)."""
 
     stuck_no_update_hours = IntegerField(
-        "Stuck when the carrier has said nothing for (hours)",
+        _l("Stuck when the carrier has said nothing for (hours)"),
         validators=[InputRequired(), NumberRange(1, 24 * 60)])
     stuck_no_tracking_days = IntegerField(
-        "Stuck without a tracking number after confirmation for (days)",
+        _l("Stuck without a tracking number after confirmation for (days)"),
         validators=[InputRequired(), NumberRange(1, 365)])
     stuck_in_return_days = IntegerField(
-        "Stuck In return for more than (days)",
+        _l("Stuck In return for more than (days)"),
         validators=[InputRequired(), NumberRange(1, 365)])
 
 
@@ -83,11 +85,11 @@ def parse_ids(values: list[str]) -> list[int]:
             if not part:
                 continue
             if not part.isdigit() or not 0 < int(part) <= MAX_ID:
-                raise InvalidInput(f"“{part[:20]}” is not an order number.")
+                raise InvalidInput(_("“%(value)s” is not an order number.", value=part[:20]))
             ids[int(part)] = None
     if not ids:
-        raise InvalidInput("Select at least one order.")
+        raise InvalidInput(_("Select at least one order."))
     if len(ids) > MAX_SELECTED:
-        raise InvalidInput(f"{len(ids)} orders are selected; act on at most {MAX_SELECTED} "
-                           "at a time.")
+        raise InvalidInput(_("%(num)s orders are selected; act on at most %(max)s at a time.",
+                             num=len(ids), max=MAX_SELECTED))
     return list(ids)

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from extensions import db
@@ -47,7 +48,7 @@ def scan_code(code: str, actor: Actor) -> ScanResult:
     """Created → Fulfilled, In return → Returned; anything else is refused with the reason."""
     order = find_for_scan(code)
     if order is None:
-        return ScanResult(code, False, "No order or parcel with that code.", http_status=404)
+        return ScanResult(code, False, _("No order or parcel with that code."), http_status=404)
     result = ScanResult(code, False, "", order.id, order.customer_name, order.city,
                         order.shipping_status, http_status=409)
     try:
@@ -59,12 +60,13 @@ def scan_code(code: str, actor: Actor) -> ScanResult:
     db.session.commit()
     result.ok, result.status, result.http_status = True, to, 200
     if to == Shipping.FULFILLED.value:
-        result.message = f"Packed {order.reference}."
+        result.message = _("Packed %(ref)s.", ref=order.reference)
         result.undo = True
     else:
-        result.message = f"Returned {order.reference}: the goods are back in stock."
-        result.why_no_undo = ("A return cannot be undone: the goods were booked back into "
-                              "stock.")
+        result.message = _("Returned %(ref)s: the goods are back in stock.",
+                           ref=order.reference)
+        result.why_no_undo = _("A return cannot be undone: the goods were booked back into "
+                               "stock.")
     return result
 
 
@@ -83,7 +85,7 @@ def scan():
     if not form.validate():
         if not is_fragment():
             raise form_error(form)
-        result = ScanResult("", False, "Scan or type a code.", http_status=422)
+        result = ScanResult("", False, _("Scan or type a code."), http_status=422)
         return _entry(result)
     result = scan_code(form.code.data.strip(), Actor.of(current_user))
     if not is_fragment():
@@ -106,11 +108,12 @@ def undo_scan(order_id: int):
         result.status = order.shipping_status
         parcel = parcel_of(order_id)
         if parcel is not None and parcel.handed_over_at is not None:
-            result.why_no_undo = "The carrier was asked to collect it."
+            result.why_no_undo = _("The carrier was asked to collect it.")
     else:
         db.session.commit()
         result.ok, result.status = True, Shipping.CREATED.value
-        result.message = f"Undone: {order.reference} is back to Created, waiting to be packed."
+        result.message = _("Undone: %(ref)s is back to Created, waiting to be packed.",
+                           ref=order.reference)
     if not is_fragment():
         flash(result.message, "success" if result.ok else "error")
         return redirect(url_for("shipping.scan_page"), code=303)

@@ -9,6 +9,9 @@ from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
@@ -43,9 +46,9 @@ from .forms import SLIPS, SYNC, BulkForm, DeskFilterForm, ShippingSettingsForm, 
 
 DESK_ROLES = (Role.OPERATOR, Role.MANAGER)
 STUCK_TEXT = {
-    NO_UPDATE: "Stuck: no carrier news",
-    NO_TRACKING: "Stuck: no tracking number",
-    LONG_RETURN: "Stuck: in return too long",
+    NO_UPDATE: _l("Stuck: no carrier news"),
+    NO_TRACKING: _l("Stuck: no tracking number"),
+    LONG_RETURN: _l("Stuck: in return too long"),
 }
 
 
@@ -57,20 +60,20 @@ def ago(value: datetime | None, now: datetime) -> str:
         return ""
     seconds = max(0, (now - value).total_seconds())
     if seconds < 60:
-        return "just now"
+        return _("just now")
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
+        return _("%(num)s min ago", num=int(seconds // 60))
     if seconds < 2 * 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} d ago"
+        return _("%(num)s h ago", num=int(seconds // 3600))
+    return _("%(num)s d ago", num=int(seconds // 86400))
 
 
 def filter_form(args, lookups: Lookups) -> DeskFilterForm:
     """The filter form bound to the query string, with its options filled in."""
     form = DeskFilterForm(args)
-    form.status.choices = [("", "All")] + [(k, i.label) for k, i in SHIPPING_INFO.items()]
-    form.carrier.choices = [("", "Any")] + [(str(k), v) for k, v in lookups.carriers.items()]
-    form.channel.choices = [("", "Any")] + [(str(k), v) for k, v in lookups.channels.items()]
+    form.status.choices = [("", _("All"))] + [(k, i.label) for k, i in SHIPPING_INFO.items()]
+    form.carrier.choices = [("", _("Any"))] + [(str(k), v) for k, v in lookups.carriers.items()]
+    form.channel.choices = [("", _("Any"))] + [(str(k), v) for k, v in lookups.channels.items()]
     return form
 
 
@@ -108,6 +111,21 @@ def query_args(form: DeskFilterForm, **changes) -> dict[str, str]:
     return {k: v for k, v in args.items() if v}
 
 
+def desk_texts() -> dict[str, str]:
+    """What desk.js says, in the request's language ({n}, {total} and {max} filled by it)."""
+    return {
+        "selected": _("%(num)s selected", num="{n}"),
+        "none": _("None selected"),
+        "limit": _("At most %(max)s orders can be selected at once.", max="{max}"),
+        "matching": _("%(num)s matching orders selected.", num="{n}"),
+        "tick_first": _("Tick the orders to act on first."),
+        "all_done": _("All %(total)s orders processed.", total="{total}"),
+        "stopped": _("Stopped after %(done)s of %(total)s orders: see the message above. "
+                     "Orders reported below were processed.", done="{n}", total="{total}"),
+        "progress": _("%(done)s of %(total)s orders processed…", done="{n}", total="{total}"),
+    }
+
+
 def desk_context(args) -> tuple[dict, int]:
     """What the desk shows for these query arguments, and the status to answer with."""
     lookups = Lookups.load()
@@ -116,7 +134,8 @@ def desk_context(args) -> tuple[dict, int]:
     now = utcnow()
     context = {"form": form, "lookups": lookups, "settings": settings, "page": None,
                "counts": None, "problems": None, "now": now, "ago": ago,
-               "query_args": query_args, "stuck_text": STUCK_TEXT, "view": ""}
+               "query_args": query_args, "stuck_text": STUCK_TEXT, "view": "",
+               "desk_texts": desk_texts()}
     if not form.validate():
         return context, 422
     filters = to_filters(form)
@@ -143,7 +162,7 @@ def ids():
     """Ids of the orders the filters match, at most 500 (the desk's "select all")."""
     form = filter_form(request.args, Lookups.load())
     if not form.validate():
-        return jsonify(ids=[], error="These filters are not valid."), 422
+        return jsonify(ids=[], error=_("These filters are not valid.")), 422
     return jsonify(ids=matching_ids(to_filters(form), ShippingSettings.load(), utcnow()))
 
 
@@ -179,11 +198,12 @@ class Report:
 
 def move_each(order_ids: list[int], to: str, actor: Actor) -> Report:
     """Move each selected order (refusals stop only themselves) and report order by order."""
-    report = Report(SHIPPING_INFO[to].label)
+    label = str(SHIPPING_INFO[to].label)
+    report = Report(label)
     for order_id, moved, reason in move_many(order_ids, to, actor,
                                              note="bulk action on the shipping desk"):
         report.lines.append(Line(order_id, moved,
-                                 f"now {SHIPPING_INFO[to].label}" if moved else reason))
+                                 _("now %(status)s", status=label) if moved else reason))
     return report
 
 
@@ -194,33 +214,37 @@ def ask_carriers(order_ids: list[int], carriers: dict[int, str]) -> Report:
         .select_from(Order)
         .outerjoin(Parcel, (Parcel.order_id == Order.id) & Parcel.supplier_order_id.is_(None))
         .where(Order.id.in_(order_ids))).all()
-    report = Report("Sync now")
+    report = Report(_("Sync now"))
     by_carrier: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for order_id, parcel_id, carrier_id, tracking in rows:
         if parcel_id is None or carrier_id is None or not tracking:
-            report.lines.append(Line(order_id, False, "Not registered with a carrier yet: "
-                                                      "there is nothing to ask."))
+            report.lines.append(Line(order_id, False, _("Not registered with a carrier yet: "
+                                                        "there is nothing to ask.")))
         else:
             by_carrier[carrier_id].append((order_id, parcel_id))
     found = {row[0] for row in rows}
-    report.lines += [Line(i, False, "There is no such order.") for i in order_ids
+    report.lines += [Line(i, False, _("There is no such order.")) for i in order_ids
                      if i not in found]
     for carrier_id, pairs in sorted(by_carrier.items()):
-        name = carriers.get(carrier_id, f"carrier {carrier_id}")
+        name = carriers.get(carrier_id) or _("carrier %(id)s", id=carrier_id)
         parcel_ids = sorted(parcel_id for _order_id, parcel_id in pairs)
         # The same selection asked twice while its job waits is one job, not two.
         digest = hashlib.sha1(",".join(map(str, parcel_ids)).encode()).hexdigest()[:16]
         try:
             sync_carrier.enqueue(carrier_id, parcel_ids, job_id=f"sync-now-{carrier_id}-{digest}")
         except RedisError:
-            report.notes.append(f"Could not ask {name}: the job queue is unreachable; "
-                                "try again in a minute.")
-            report.lines += [Line(order_id, False, f"{name} was not asked (queue unreachable).")
+            report.notes.append(_("Could not ask %(carrier)s: the job queue is unreachable; "
+                                  "try again in a minute.", carrier=name))
+            report.lines += [Line(order_id, False,
+                                  _("%(carrier)s was not asked (queue unreachable).",
+                                    carrier=name))
                              for order_id, _parcel_id in pairs]
             continue
-        report.notes.append(f"Asked {name} about {len(pairs)} "
-                            f"parcel{'' if len(pairs) == 1 else 's'}.")
-        report.lines += [Line(order_id, True, f"asked {name}") for order_id, _p in pairs]
+        report.notes.append(ngettext("Asked %(carrier)s about %(num)s parcel.",
+                                     "Asked %(carrier)s about %(num)s parcels.", len(pairs),
+                                     carrier=name))
+        asked = _("asked %(carrier)s", carrier=name)
+        report.lines += [Line(order_id, True, asked) for order_id, _p in pairs]
     return report
 
 
@@ -259,7 +283,8 @@ def bulk():
 
 def _flash(report: Report) -> None:
     """A bulk report as messages, for a page without htmx."""
-    flash(f"{report.title}: {report.done} done, {report.refused} refused.", "info")
+    flash(_("%(action)s: %(done)s done, %(refused)s refused.", action=report.title,
+            done=report.done, refused=report.refused), "info")
     for note in report.notes:
         flash(note, "info")
     for line in report.lines:
@@ -276,7 +301,7 @@ class Slip:
     order: Order
     parcel: Parcel | None
     carrier: str
-    barcode: Markup
+    barcode: Markup | None
     tracking_barcode: Markup | None
     label_url: str | None
 
@@ -285,7 +310,7 @@ class Slip:
         """The slip of one order (the parcel's carrier first: detection may correct it)."""
         carrier_id = (parcel.carrier_id if parcel else None) or order.carrier_id
         tracking = parcel.tracking_number if parcel else None
-        return cls(order, parcel, carriers.get(carrier_id, ""), code128_svg(order.reference),
+        return cls(order, parcel, carriers.get(carrier_id, ""), _barcode(order.reference),
                    _barcode(tracking), _safe_link(parcel.label_url if parcel else None))
 
 
@@ -294,7 +319,7 @@ def _barcode(text: str | None) -> Markup | None:
     if not text:
         return None
     try:
-        return code128_svg(text)
+        return code128_svg(text, label=_("Barcode %(code)s", code=text))
     except ValueError:
         return None
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from models.actor import Actor
@@ -76,12 +77,15 @@ def check_detect_as(entries: Iterable[str]) -> None:
     for entry in entries:
         courier, colon, country = entry.partition(":")
         if courier not in known:
-            raise invalid("detect_as", f"“{entry}” is not a courier detection knows; use one "
-                                       f"of {', '.join(sorted(known))}.")
+            raise invalid("detect_as", _("“%(entry)s” is not a courier detection knows; use "
+                                         "one of %(known)s.", entry=entry,
+                                         known=", ".join(sorted(known))))
         if colon and courier != "s10":
-            raise invalid("detect_as", f"“{entry}”: only s10 takes a country (e.g. s10:ma).")
+            raise invalid("detect_as", _("“%(entry)s”: only s10 takes a country (e.g. s10:ma).",
+                                         entry=entry))
         if colon and not re.fullmatch(r"[a-z]{2}", country):
-            raise invalid("detect_as", f"“{entry}”: the country is two letters (e.g. s10:ma).")
+            raise invalid("detect_as", _("“%(entry)s”: the country is two letters (e.g. s10:ma).",
+                                         entry=entry))
 
 
 def _secret(value: str | None | Keep, label: str) -> str | None | Keep:
@@ -92,30 +96,46 @@ def _secret(value: str | None | Keep, label: str) -> str | None | Keep:
     if not value:
         return KEEP
     if len(value) > SECRET_MAX:
-        raise invalid(None, f"The {label} is too long (at most {SECRET_MAX} characters).")
+        raise invalid(None, _too_long_secret(label))
     return value
+
+
+def _too_long_secret(label: str) -> str:
+    """The refusal of a too long secret, one whole sentence per secret for translators."""
+    if label == "API key":
+        return _("The API key is too long (at most %(max)s characters).", max=SECRET_MAX)
+    return _("The webhook secret is too long (at most %(max)s characters).", max=SECRET_MAX)
+
+
+def _taken(label: str, value: str) -> str:
+    """The refusal of a code or name another carrier has."""
+    if label == "code":
+        return _("Another carrier already has the code “%(value)s”.", value=value)
+    return _("Another carrier already has the name “%(value)s”.", value=value)
 
 
 def _check(carrier: Carrier | None, data: CarrierFields) -> None:
     """Refuse a carrier that could not work or would collide with another one."""
     if not data.name:
-        raise invalid("name", "Give the carrier a name.")
+        raise invalid("name", _("Give the carrier a name."))
     if len(data.name) > 120:
-        raise invalid("name", "The name is too long (at most 120 characters).")
+        raise invalid("name", _("The name is too long (at most %(max)s characters).", max=120))
     if not data.code or len(data.code) > CODE_MAX or not CODE.fullmatch(data.code):
-        raise invalid("code", "The code goes in the webhook URL: lower-case letters, digits "
-                              f"and single dashes, at most {CODE_MAX} characters "
-                              "(e.g. “amana-express”).")
+        raise invalid("code", _("The code goes in the webhook URL: lower-case letters, digits "
+                                "and single dashes, at most %(max)s characters "
+                                "(e.g. “amana-express”).", max=CODE_MAX))
     if not data.kind:
-        raise invalid("kind", "Choose what kind of carrier this is.")
+        raise invalid("kind", _("Choose what kind of carrier this is."))
     if data.base_url:
         if len(data.base_url) > 255:
-            raise invalid("base_url", "The base URL is too long (at most 255 characters).")
+            raise invalid("base_url", _("The base URL is too long (at most %(max)s characters).",
+                                        max=255))
         if not re.match(r"^https?://[^\s/]+", data.base_url):
-            raise invalid("base_url", "The base URL starts with http:// or https://.")
+            raise invalid("base_url", _("The base URL starts with http:// or https://."))
     for key, value in data.settings.items():
         if len(value) > SETTING_MAX:
-            raise invalid(f"setting_{key}", f"“{key}” is too long (at most {SETTING_MAX}).")
+            raise invalid(f"setting_{key}", _("“%(key)s” is too long (at most %(max)s).",
+                                              key=key, max=SETTING_MAX))
     check_detect_as(data.detect_as)
     for column, value, label in ((Carrier.code, data.code, "code"),
                                  (Carrier.name, data.name, "name")):
@@ -123,7 +143,7 @@ def _check(carrier: Carrier | None, data: CarrierFields) -> None:
         if carrier is not None and carrier.id is not None:
             query = query.where(Carrier.id != carrier.id)
         if db.session.scalar(query.limit(1)) is not None:
-            raise invalid(label, f"Another carrier already has the {label} “{value}”.")
+            raise invalid(label, _taken(label, value))
 
 
 def save_carrier(carrier: Carrier | None, data: CarrierFields, actor: Actor) -> Carrier:
@@ -174,11 +194,13 @@ def set_mapping(carrier: Carrier, raw_status: str, maps_to: str,
     """Say what one of the carrier's raw statuses means (adds the row or changes it)."""
     raw_status = (raw_status or "").strip()
     if not raw_status:
-        raise invalid("raw_status", "Write the carrier's status as it sends it.")
+        raise invalid("raw_status", _("Write the carrier's status as it sends it."))
     if len(raw_status) > RAW_STATUS_MAX:
-        raise invalid("raw_status", f"A raw status has at most {RAW_STATUS_MAX} characters.")
+        raise invalid("raw_status", _("A raw status has at most %(max)s characters.",
+                                      max=RAW_STATUS_MAX))
     if maps_to not in MAPS_TO:
-        raise invalid("maps_to", f"“{maps_to}” is not a shipping status (or “ignore”).")
+        raise invalid("maps_to", _("“%(value)s” is not a shipping status (or “ignore”).",
+                                   value=maps_to))
     mapping = db.session.execute(
         select(CarrierStatusMapping).where(CarrierStatusMapping.carrier_id == carrier.id,
                                            CarrierStatusMapping.raw_status == raw_status)
@@ -213,7 +235,8 @@ def add_rule(carrier: Carrier, kind: str, pattern: str, position: int,
     if problem:
         raise invalid("pattern", problem)
     if not -10_000 <= position <= 10_000:
-        raise invalid("position", "The position is a number between -10000 and 10000.")
+        raise invalid("position", _("The position is a number between %(low)s and %(high)s.",
+                                    low=-10000, high=10000))
     rule = TrackingRule(carrier_id=carrier.id, kind=kind, pattern=pattern, position=position)
     db.session.add(rule)
     db.session.flush()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from models.base import db
@@ -110,26 +111,30 @@ def _compiled(pattern: str) -> re.Pattern | None:
 def validate_rule(kind: str, pattern: str) -> str | None:
     """A human error for a tracking rule that cannot work, or None when it is fine."""
     if kind not in RULE_KINDS:
-        return f"Unknown rule kind {kind!r}: use prefix, suffix or regex."
+        return _("Unknown rule kind %(kind)s: use prefix, suffix or regex.", kind=repr(kind))
     if not pattern or not pattern.strip():
-        return "The pattern is empty."
+        return _("The pattern is empty.")
     if len(pattern) > PATTERN_MAX:
-        return f"The pattern is too long ({len(pattern)} characters, at most {PATTERN_MAX})."
+        return _("The pattern is too long (%(num)s characters, at most %(max)s).",
+                 num=len(pattern), max=PATTERN_MAX)
     if kind in ("prefix", "suffix"):
         if not normalise(pattern):
-            return "The pattern has only spaces and dashes, which codes are compared without."
+            return _("The pattern has only spaces and dashes, which codes are compared "
+                     "without.")
         return None
     try:
         compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        where = f" at position {exc.pos}" if exc.pos is not None else ""
-        return f"The regular expression is not valid{where}: {exc.msg}."
+        if exc.pos is not None:
+            return _("The regular expression is not valid at position %(pos)s: %(why)s.",
+                     pos=exc.pos, why=exc.msg)
+        return _("The regular expression is not valid: %(why)s.", why=exc.msg)
     except (RecursionError, OverflowError):
-        return "The regular expression is too complex."
+        return _("The regular expression is too complex.")
     if compiled.search(""):
         # ".*", "\d*" or a stray "|" would claim every tracking code for one carrier.
-        return ("The regular expression matches an empty code, so it would match every code; "
-                "use + instead of * or remove the empty alternative.")
+        return _("The regular expression matches an empty code, so it would match every "
+                 "code; use + instead of * or remove the empty alternative.")
     return None
 
 

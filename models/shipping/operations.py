@@ -4,6 +4,8 @@ operator's moves by hand or by scan. Status changes still go through the one doo
 import uuid
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -142,9 +144,9 @@ def undo_packing(order: Order, actor: Actor, *, source: str = "scan") -> Outcome
     """Take back a Fulfilled scan while the carrier has not been asked to collect it."""
     parcel = parcel_of(order.id)
     if parcel is not None and parcel.handed_over_at is not None:
-        raise TransitionRefused(
-            f"Order {order.reference} was already handed to the carrier; it cannot be unpacked."
-        )
+        raise TransitionRefused(_(
+            "Order %(ref)s was already handed to the carrier; it cannot be unpacked.",
+            ref=order.reference))
     return move_by_hand(order, Shipping.CREATED.value, actor, source=source,
                         note="packing scan undone")
 
@@ -154,9 +156,9 @@ def set_tracking(order: Order, tracking_number: str, carrier_id: int | None, act
     """An operator enters (or corrects) a parcel's tracking number and carrier."""
     tracking_number = (tracking_number or "").strip().upper().replace(" ", "")
     if not 4 <= len(tracking_number) <= 64:
-        raise InvalidInput("A tracking number has 4 to 64 characters.")
+        raise InvalidInput(_("A tracking number has 4 to 64 characters."))
     if carrier_id is not None and db.session.get(Carrier, carrier_id) is None:
-        raise Missing("That carrier does not exist.")
+        raise Missing(_("That carrier does not exist."))
     parcel = open_parcel(order)
     before = parcel.tracking_number
     if before != tracking_number or parcel.carrier_id != carrier_id:
@@ -202,7 +204,7 @@ def move_many(order_ids: list[int], to: str, actor: Actor,
     for order_id in order_ids:
         order = orders.get(order_id)
         if order is None:
-            results.append((order_id, False, "There is no such order."))
+            results.append((order_id, False, _("There is no such order.")))
             continue
         try:
             with db.session.begin_nested():
@@ -210,8 +212,8 @@ def move_many(order_ids: list[int], to: str, actor: Actor,
         except DomainError as refused:
             results.append((order_id, False, refused.message))
         except (StaleDataError, IntegrityError):
-            results.append((order_id, False, "Someone else changed it at the same moment; "
-                                             "nothing was saved. Try again."))
+            results.append((order_id, False, _("Someone else changed it at the same moment; "
+                                               "nothing was saved. Try again.")))
         else:
             results.append((order_id, True, ""))
     return results
@@ -222,16 +224,16 @@ def move_many(order_ids: list[int], to: str, actor: Actor,
 SCAN_MOVES = {Shipping.CREATED.value: Shipping.FULFILLED.value,
               Shipping.IN_RETURN.value: Shipping.RETURNED.value}
 SCANNED_BEFORE = {
-    Shipping.FULFILLED.value: "Already packed: {ref} was scanned before; nothing changed.",
-    Shipping.RETURNED.value: "Already returned: {ref} is back in stock; nothing changed.",
+    Shipping.FULFILLED.value: _l("Already packed: %(ref)s was scanned before; nothing changed."),
+    Shipping.RETURNED.value: _l("Already returned: %(ref)s is back in stock; nothing changed."),
 }
 
 
 def scan_move(order: Order, code: str, actor: Actor) -> str:
     """Apply a packing-table scan to its order; the status reached. Refusals raise."""
     if order.shipping_status in SCANNED_BEFORE:
-        raise TransitionRefused(SCANNED_BEFORE[order.shipping_status].format(
-            ref=order.reference))
+        raise TransitionRefused(str(SCANNED_BEFORE[order.shipping_status])
+                                % {"ref": order.reference})
     to = SCAN_MOVES.get(order.shipping_status, Shipping.FULFILLED.value)
     move_by_hand(order, to, actor, source="scan", note=f"scanned {code}"[:255])
     return to
@@ -252,8 +254,10 @@ def enter_tracking(order: Order, tracking_number: str, carrier_id: int | None,
     found = load_and_detect(tracking_number, order_carrier_id=order.carrier_id,
                             channel_carrier_id=channel_carrier)
     if found.carrier_id is None:
-        raise InvalidInput(f"Could not tell the carrier: {found.note}. Pick it in the list.")
+        raise InvalidInput(_("Could not tell the carrier: %(why)s. Pick it in the list.",
+                             why=found.note))
     set_tracking(order, tracking_number, found.carrier_id, actor, method=found.method,
                  confidence=found.confidence)
     name = db.session.get(Carrier, found.carrier_id).name
-    return f"Detected {name} ({found.confidence}% sure): {found.note}."
+    return _("Detected %(carrier)s (%(confidence)s%% sure): %(why)s.", carrier=name,
+             confidence=found.confidence, why=found.note)

@@ -14,6 +14,22 @@
     return Array.from(document.querySelectorAll('#bulk input[name="ids"]'));
   }
 
+  // What the desk says comes from the page, in its language (data-texts on #bulk, written
+  // by templates/shipping/index.html); {n}, {max} and {total} are filled in here.
+  // Kept from the last #bulk seen: the last chunk's report may swap in a page without one.
+  var texts = {};
+
+  function text(key, values) {
+    var form = document.getElementById("bulk");
+    if (form && form.dataset.texts) {
+      try { texts = JSON.parse(form.dataset.texts); } catch (error) { /* keep the last */ }
+    }
+    var template = texts[key] || "";
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
+
   function limit() {
     var form = document.getElementById("bulk");
     return Number((form && form.dataset.max) || 500);
@@ -29,7 +45,7 @@
     }
     var count = document.getElementById("selected-count");
     if (count) {
-      count.textContent = selected.size ? selected.size + " selected" : "None selected";
+      count.textContent = selected.size ? text("selected", { n: selected.size }) : text("none");
     }
   }
 
@@ -40,7 +56,7 @@
 
   function add(id) {
     if (selected.size >= limit()) {
-      say("At most " + limit() + " orders can be selected at once.");
+      say(text("limit", { max: limit() }));
       return false;
     }
     selected.add(String(id));
@@ -74,7 +90,7 @@
         .then(function (response) { return response.json(); })
         .then(function (data) {
           (data.ids || []).forEach(add);
-          say((data.ids || []).length + " matching orders selected.");
+          say(text("matching", { n: (data.ids || []).length }));
           show();
         });
     }
@@ -99,7 +115,7 @@
     if (running) { return; }
     var ids = Array.from(selected);
     if (!ids.length) {
-      say("Tick the orders to act on first.");
+      say(text("tick_first"));
       return;
     }
     if (action === "slips") {
@@ -129,7 +145,7 @@
       if (index >= chunks.length) {
         running = false;
         progress.hidden = true;
-        say(chunks.length > 1 ? "All " + ids.length + " orders processed." : "");
+        say(chunks.length > 1 ? text("all_done", { total: ids.length }) : "");
         selected.clear();
         show();
         return;
@@ -143,13 +159,12 @@
         if (lastBulkStatus >= 400 || lastBulkStatus === 0) {
           running = false;
           progress.hidden = true;
-          say("Stopped after " + done + " of " + ids.length +
-              " orders: see the message above. Orders reported below were processed.");
+          say(text("stopped", { n: done, total: ids.length }));
           return;
         }
         done += chunks[index].length;
         progress.value = done;
-        if (chunks.length > 1) { say(done + " of " + ids.length + " orders processed…"); }
+        if (chunks.length > 1) { say(text("progress", { n: done, total: ids.length })); }
         next(index + 1);
       });
     }
