@@ -121,3 +121,49 @@ def test_desk_bulk_fulfilled_in_chunks_of_fifty_reports_each_order(
     assert db.session.scalar(select(func.count()).select_from(Order).where(
         Order.shipping_status == "fulfilled")) == 60
     assert status_of(refused) == "delivered"
+
+
+def log_in_speaking(page: Page, live_server: str, username: str, heading: str) -> None:
+    """Log in as an operator whose saved language gives the desk this heading."""
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{live_server}/login")
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill("browser-pw-1")
+    page.locator('form button[type="submit"]').click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+
+
+def test_desk_selection_and_bulk_report_in_french(page: Page, live_server, make_user,
+                                                  parcel_order):
+    operator = make_user(role="operator", username="salma", password="browser-pw-1",
+                         language="fr")
+    order, _ = parcel_order("created")
+    log_in_speaking(page, live_server, operator.username, "Expédition")
+    expect(page.locator("#selected-count")).to_have_text("Aucune sélection")
+    page.get_by_label(f"Sélectionner #{order.id}").check()
+    expect(page.locator("#selected-count")).to_have_text("1 sélectionnée(s)")
+    page.get_by_role("button", name="Préparé", exact=True).click()
+    report = page.locator("#bulk-report .bulk-report")
+    expect(report.locator("header")).to_have_text("Préparé : 1 effectuées.")
+    expect(report.locator(f'li[data-order="{order.id}"]')).to_contain_text("désormais Préparé")
+    expect(page.locator("#selected-count")).to_have_text("Aucune sélection")
+    assert status_of(order.id) == "fulfilled"
+
+
+def test_scan_mode_in_arabic_right_to_left(page: Page, live_server, make_user, parcel_order):
+    operator = make_user(role="operator", username="omar", password="browser-pw-1",
+                         language="ar")
+    order, _ = parcel_order("fulfilled")
+    log_in_speaking(page, live_server, operator.username, "الشحن")
+    page.get_by_role("button", name="وضع المسح").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("وضع المسح")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    field = page.locator("#scan-code")
+    expect(field).to_be_focused()
+    page.keyboard.type(f"#{order.id}")
+    page.keyboard.press("Enter")
+    entry = page.locator("#scans > li").first
+    expect(entry).to_have_attribute("data-outcome", "refused")
+    expect(entry.locator(".scan-message")).to_have_text(
+        f"مُغلّف مسبقًا: سبق مسح #{order.id}؛ لم يتغير شيء.")
+    expect(field).to_be_focused()
