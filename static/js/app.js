@@ -90,7 +90,8 @@
       if (openedPanel()) { event.preventDefault(); closePanel(); }
       return;
     }
-    if (openedPanel() || event.target.closest(OWN_KEYS)) { return; }
+    if (openedPanel() || document.querySelector("dialog[open]") ||
+        event.target.closest(OWN_KEYS)) { return; }
     var next = document.getElementById("next-call");
     if ((event.key === "n" || event.key === "N") && next) {
       event.preventDefault();
