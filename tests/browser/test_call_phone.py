@@ -132,6 +132,10 @@ def test_call_card_fits_a_phone_and_a_tap_confirms(page: Page, live_server, busy
 
     card.locator("button[value=confirmed]").tap()
     expect(card).to_have_attribute("data-order", str(second.id))
+    # The new card's heading has the focus (so it is on screen) and the tap is announced.
+    expect(card.get_by_role("heading", level=2)).to_be_focused()
+    expect(page.locator("#call-announce")).to_have_text(
+        f"Order #{first.id} confirmed. Next: Order #{second.id}.")
     db.session.rollback()
     stored = db.session.get(Order, first.id)
     assert (stored.confirmation_status, stored.shipping_status) == ("confirmed", "created")
