@@ -185,18 +185,24 @@ def _by_rule(code: str, raw: str, rules: Sequence, carriers: Sequence,
         return None
     chosen = next((r for r in matching if r.carrier_id == order_carrier_id), matching[0])
     name = _label(chosen.carrier_id, carriers)
-    note = f"matches the {chosen.kind} rule {chosen.pattern!r} of {name}"
+    values = {"kind": chosen.kind, "pattern": repr(chosen.pattern), "carrier": name}
     others = sorted({r.carrier_id for r in matching} - {chosen.carrier_id})
-    if others:
-        names = ", ".join(_label(i, carriers) for i in others)
-        why = "the order's carrier" if chosen.carrier_id == order_carrier_id else "first"
-        note += f" ({why}; rules of {names} match too)"
+    if not others:
+        note = _("matches the %(kind)s rule %(pattern)s of %(carrier)s", **values)
+    elif chosen.carrier_id == order_carrier_id:
+        note = _("matches the %(kind)s rule %(pattern)s of %(carrier)s (the order's carrier; "
+                 "rules of %(others)s match too)",
+                 others=", ".join(_label(i, carriers) for i in others), **values)
+    else:
+        note = _("matches the %(kind)s rule %(pattern)s of %(carrier)s (first; rules of "
+                 "%(others)s match too)",
+                 others=", ".join(_label(i, carriers) for i in others), **values)
     return Detection(chosen.carrier_id, "rule", 100, None, note)
 
 
 def _courier_names(matches: Sequence[PatternMatch]) -> str:
     """The matched couriers' names, e.g. "FedEx or United States Postal Service"."""
-    return " or ".join(dict.fromkeys(m.name for m in matches))
+    return _(" or ").join(dict.fromkeys(m.name for m in matches))
 
 
 def detect_carrier(code: str, *, rules: list, carriers: list,
@@ -230,37 +236,41 @@ def detect_carrier(code: str, *, rules: list, carriers: list,
                 claims[carrier.id] = claimed
         if order_carrier_id in claims:
             return Detection(order_carrier_id, "pattern", 95, claims[order_carrier_id].name,
-                             f"a valid {claims[order_carrier_id].name} number, and the "
-                             "order's carrier stands for it")
+                             _("a valid %(courier)s number, and the order's carrier stands "
+                               "for it", courier=claims[order_carrier_id].name))
         if len(claims) == 1:
             [(carrier_id, match)] = claims.items()
             return Detection(carrier_id, "pattern", 90, match.name,
-                             f"a valid {match.name} number")
+                             _("a valid %(courier)s number", courier=match.name))
         if claims:
             first, *rest = claims
             names = ", ".join(_label(i, carriers) for i in rest)
             return Detection(first, "pattern", 60, claims[first].name,
-                             f"a valid {_courier_names(list(claims.values()))} number; "
-                             f"{names} could carry it too")
+                             _("a valid %(courier)s number; %(others)s could carry it too",
+                               courier=_courier_names(list(claims.values())), others=names))
         unclaimed = Detection(None, "pattern", 0, matches[0].name,
-                              f"looks like a {_courier_names(matches)} number but no carrier "
-                              "is set up for it")
+                              _("looks like a %(courier)s number but no carrier is set up "
+                                "for it", courier=_courier_names(matches)))
 
     # The order and channel fallbacks keep what the patterns saw, for the operator.
-    hint = f"; {unclaimed.note}" if unclaimed else ""
     courier = unclaimed.courier if unclaimed else None
     if order_carrier_id is not None:
-        return Detection(order_carrier_id, "order", 50, courier,
-                         f"no rule or set-up pattern matches: the order's carrier{hint}")
+        note = _("no rule or set-up pattern matches: the order's carrier")
+        return Detection(order_carrier_id, "order", 50, courier, _hinted(note, unclaimed))
     if channel_carrier_id is not None:
-        return Detection(channel_carrier_id, "channel", 30, courier,
-                         "no rule or set-up pattern matches and the order has no carrier: "
-                         f"the channel's default carrier{hint}")
+        note = _("no rule or set-up pattern matches and the order has no carrier: the "
+                 "channel's default carrier")
+        return Detection(channel_carrier_id, "channel", 30, courier, _hinted(note, unclaimed))
     if unclaimed:
         return unclaimed
     return Detection(None, "none", 0, None,
-                     "no rule or known pattern matches, and neither the order nor its "
-                     "channel has a carrier")
+                     _("no rule or known pattern matches, and neither the order nor its "
+                       "channel has a carrier"))
+
+
+def _hinted(note: str, unclaimed: Detection | None) -> str:
+    """A fallback's note with what the patterns saw, if they saw anything."""
+    return f"{note}; {unclaimed.note}" if unclaimed else note
 
 
 def load_and_detect(code: str, order_carrier_id: int | None = None,

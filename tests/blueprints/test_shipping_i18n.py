@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import update
 
 from extensions import db
-from models import Parcel, utcnow
+from models import Actor, Parcel, utcnow
+from models.orders.operations import change_confirmation
+from models.shipping.detection import validate_rule
 
 from .pages import squash, text
 
@@ -222,3 +224,28 @@ def test_settings_in_arabic(speaker):
     assert "متى يُعتبر الطرد عالقًا؟" in page
     assert "عالق دون رقم تتبع بعد التأكيد منذ (أيام)" in page
     assert "العودة إلى مكتب الشحن" in page
+
+
+# -- detection and carrier rules (domain messages) ----------------------------------
+
+def test_detected_carrier_is_explained_in_french(speaker, make_carrier, make_order, make_user):
+    poste = make_carrier(name="Poste Maroc", settings={"detect_as": ["s10:ma"]})
+    agent = make_user("agent")
+    order = make_order(claimed_by_id=agent.id)
+    change_confirmation(order, "confirmed", Actor.of(agent))
+    db.session.commit()
+    client = speaker("operator", "fr")
+    resp = client.post(f"/orders/{order.id}/tracking", htmx=True,
+                       data={"tracking_number": "RR123456785MA", "carrier_id": ""})
+    assert resp.status_code == 200
+    assert (f"{poste.name} détecté (sûr à 90 %) : un numéro S10 International Standard "
+            "valide." in visible(resp))
+
+
+@pytest.mark.parametrize("language, said", [
+    ("fr", "Le motif ne contient que des espaces et des tirets"),
+    ("ar", "لا يحتوي النمط إلا على مسافات وشرطات"),
+])
+def test_a_broken_tracking_rule_is_refused_in_the_managers_language(app, language, said):
+    with app.test_request_context(headers={"Accept-Language": language}):
+        assert validate_rule("prefix", " - ").startswith(said)
