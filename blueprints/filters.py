@@ -1,6 +1,7 @@
 """What every list's filter form shares: a date range that must not run backwards, and a
 keyset cursor that must be one the list produced."""
 
+from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
 
@@ -10,7 +11,7 @@ class DateRangeChecks:
     def validate_to(self, field):
         """A range must not end before it starts."""
         if field.data and self.from_.data and field.data < self.from_.data:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_("The end date is before the start date."))
 
 
 def check_cursor(cursor_type, field) -> None:
@@ -19,5 +20,5 @@ def check_cursor(cursor_type, field) -> None:
         try:
             cursor_type.decode(field.data)
         except ValueError:
-            raise ValidationError("That page link is broken; start from the first page.") \
-                from None
+            raise ValidationError(
+                _("That page link is broken; start from the first page.")) from None

@@ -3,6 +3,7 @@
 from functools import wraps
 
 from flask import abort, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
@@ -56,5 +57,6 @@ def form_error(form) -> InvalidInput:
     """A form's first validation message as a domain error (rendered as a 422)."""
     for name, errors in form.errors.items():
         field = getattr(form, name, None)
-        return InvalidInput(f"{field.label.text if field else name}: {errors[0]}")
-    return InvalidInput("The form was incomplete.")
+        return InvalidInput(_("%(field)s: %(message)s",
+                              field=field.label.text if field else name, message=errors[0]))
+    return InvalidInput(_("The form was incomplete."))

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,3 +51,13 @@ def audit_row(order_id: int | None, actor, kind: str, src: str | None, dst: str 
             "sku": line.sku if line is not None else None, "actor_user_id": actor.user_id,
             "actor_name": actor.name, "kind": kind, "from_value": src, "to_value": dst,
             "note": note, "created_at": at or utcnow(), "call_seconds": None}
+
+
+# What each kind of event is called in an order's history (the kind itself is stored).
+KIND_LABELS = {
+    "import": _l("Arrived"), "confirmation": _l("Confirmation"), "shipping": _l("Shipping"),
+    "reopen": _l("Reopened"), "edit": _l("Edited"), "claim": _l("Taken by an agent"),
+    "parcel": _l("Parcel"), "news": _l("Channel told"), "push": _l("Sent on"),
+    "channel_cancel": _l("Canceled by the channel"), "routing": _l("Routing"),
+    "stock": _l("Stock"), "supplier": _l("Supplier"),
+}

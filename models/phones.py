@@ -6,6 +6,13 @@ from functools import lru_cache
 import phonenumbers
 
 DIGITS = re.compile(r"\d")
+# Arabic-Indic (٠–٩) and Persian (۰–۹) digits, as phones with an Arabic keyboard type them.
+LATIN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+
+
+def latin_digits(text: str) -> str:
+    """The text with Arabic-Indic and Persian digits written as 0–9 (couriers dial these)."""
+    return (text or "").translate(LATIN_DIGITS)
 
 
 # Parsing is the costly step of every import (a CSV of 100,000 rows, its check and the
@@ -17,7 +24,7 @@ def normalize_phone(raw: str, region: str = "MA") -> str:
     Numbers written without a country code are read in `region`; a leading
     "00" or a bare country code ("2126…") is understood too.
     """
-    text = (raw or "").strip()
+    text = latin_digits(raw).strip()
     if len(DIGITS.findall(text)) < 6:
         return ""
     if text.startswith("00"):
@@ -43,5 +50,6 @@ def is_valid_phone(e164: str) -> bool:
 
 
 def looks_like_phone(text: str) -> bool:
-    """A search term made of phone characters with at least 8 digits."""
-    return bool(re.fullmatch(r"[\d\s+().-]+", text or "")) and len(DIGITS.findall(text)) >= 8
+    """A search term made of phone characters with at least 8 digits (any script's digits)."""
+    text = latin_digits(text)
+    return bool(re.fullmatch(r"[\d\s+().-]+", text)) and len(DIGITS.findall(text)) >= 8

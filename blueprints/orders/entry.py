@@ -4,6 +4,8 @@ beside the fields and line rows they are about."""
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
@@ -11,6 +13,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from extensions import db
 from models import Product
 from models.intake.incoming import Catalogue, IncomingLine, IncomingOrder, Problem, check_order
+from models.phones import latin_digits
 
 CURRENCY = "MAD"  # what IncomingOrder defaults to; the catalogue's prices are in it
 MAX_LINES = 50
@@ -22,15 +25,15 @@ FIELDS = frozenset({"channel", "external_id", "customer_name", "phone", "address
 class ManualOrderForm(FlaskForm):
     """The order's own fields; the intake door checks them (lines are read apart)."""
 
-    channel = SelectField("Channel", coerce=int, choices=[])
-    external_id = StringField("Order id")
-    customer_name = StringField("Customer name")
-    phone = StringField("Phone")
-    address = StringField("Address")
-    city = StringField("City")
-    region = StringField("Region")
-    cod_amount = StringField("COD amount")
-    note = TextAreaField("Note")
+    channel = SelectField(_l("Channel"), coerce=int, choices=[])
+    external_id = StringField(_l("Order id"))
+    customer_name = StringField(_l("Customer name"))
+    phone = StringField(_l("Phone"))
+    address = StringField(_l("Address"))
+    city = StringField(_l("City"))
+    region = StringField(_l("Region"))
+    cod_amount = StringField(_l("COD amount"))
+    note = TextAreaField(_l("Note"))
 
 
 @dataclass
@@ -113,7 +116,7 @@ class Entry:
         for n, row in enumerate(rows):
             product = picked.get(row.product_id)
             if product is None:
-                problems.append(Problem(f"rows[{n}]", "Pick a product from the list."))
+                problems.append(Problem(f"rows[{n}]", _("Pick a product from the list.")))
                 continue
             lines.append(IncomingLine(product.sku, quantity(row.quantity)))
             placed.append(n)
@@ -121,8 +124,9 @@ class Entry:
             cod = _cents(form.cod_amount.data)
         except ValueError:
             cod = None
-            problems.append(Problem("cod_amount", "Write the amount as a number, e.g. 249.00, "
-                                                  "or leave it blank for the lines' total."))
+            problems.append(Problem("cod_amount", _(
+                "Write the amount as a number, e.g. 249.00, or leave it blank for the "
+                "lines' total.")))
         entry = cls(form, rows, _order(form, lines, cod), problems, placed)
         if problems:
             entry.problems += entry._door_checks(region)
@@ -153,6 +157,6 @@ def _order(form: ManualOrderForm, lines: list[IncomingLine], cod: int | None) ->
     """The IncomingOrder the form describes."""
     return IncomingOrder(
         external_id=form.external_id.data or "", customer_name=form.customer_name.data or "",
-        phone=form.phone.data or "", lines=lines, address=form.address.data or "",
+        phone=latin_digits(form.phone.data).strip(), lines=lines, address=form.address.data or "",
         city=form.city.data or "", region=form.region.data or "", cod_amount_cents=cod,
         currency=CURRENCY, note=form.note.data or "")

@@ -3,6 +3,8 @@
 from dataclasses import replace
 
 from flask import Response, request, stream_with_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, tuple_
 
 from extensions import db
@@ -18,8 +20,10 @@ from .listing import Lookups, filter_form, to_filters
 
 # Rows read per query: memory stays flat however many orders match.
 EXPORT_CHUNK = 1000
-HEADER = ("Order id", "External id", "Created", "Channel", "Customer", "Phone", "City",
-          "Confirmation", "Shipping", "Carrier", "Tracking", "COD amount", "Currency", "Agent")
+# Column headers speak the user's language; the cells keep stored values (statuses, ids).
+HEADER = (_l("Order id"), _l("External id"), _l("Created"), _l("Channel"), _l("Customer"),
+          _l("Phone"), _l("City"), _l("Confirmation"), _l("Shipping"), _l("Carrier"),
+          _l("Tracking"), _l("COD amount"), _l("Currency"), _l("Agent"))
 COLUMNS = (
     Order.id, Order.created_at, Order.external_id, Order.channel_id, Order.customer_name,
     Order.phone, Order.city, Order.confirmation_status, Order.shipping_status,
@@ -59,7 +63,7 @@ def _cells(o, lookups: Lookups) -> list[str]:
 
 def _lines(filters: OrderFilters, region: str, lookups: Lookups):
     """The file piece by piece: the byte order mark and header, then one piece per chunk."""
-    yield write_csv([HEADER])
+    yield write_csv([[str(h) for h in HEADER]])
     for rows in _chunks(filters, region):
         # write_csv starts every piece with the byte order mark; the file needs one only.
         yield write_csv(_cells(o, lookups) for o in rows).removeprefix("\ufeff")
@@ -72,10 +76,10 @@ def export_csv():
     lookups = Lookups.load()
     form = filter_form(request.args, lookups)
     if not form.validate():
-        problems = "; ".join(f"{form[name].label.text}: {errors[0]}"
-                             for name, errors in form.errors.items())
-        return Response(f"These filters cannot be exported: {problems}\n", status=422,
-                        mimetype="text/plain")
+        problems = "; ".join(_("%(field)s: %(message)s", field=form[name].label.text,
+                               message=errors[0]) for name, errors in form.errors.items())
+        message = _("These filters cannot be exported: %(problems)s", problems=problems)
+        return Response(f"{message}\n", status=422, mimetype="text/plain")
     filters = replace(to_filters(form), before=None)  # the whole list, not one page of it
     region = CallSettings.load().phone_region
     filename = f"orders-{utcnow():%Y%m%d-%H%M}.csv"

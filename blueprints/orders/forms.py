@@ -1,5 +1,6 @@
 """Forms for actions on one order; each carries the version the user saw."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -11,9 +12,10 @@ from ..filters import DateRangeChecks, check_cursor
 # remittance=… on the orders list: the outcome of the statement line that settled the order.
 REMITTANCES = {"unpaid": ("",), "paid": ("remitted", "short", "over"), "remitted": ("remitted",),
                "short": ("short",), "over": ("over",), "disputed": ("short", "over")}
-REMITTANCE_CHOICES = [("", "Any"), ("unpaid", "Not paid out yet"), ("paid", "Paid out"),
-                      ("remitted", "Paid in full"), ("short", "Paid short"),
-                      ("over", "Paid over"), ("disputed", "Disputed (short or over)")]
+REMITTANCE_CHOICES = [("", _l("Any")), ("unpaid", _l("Not paid out yet")),
+                      ("paid", _l("Paid out")), ("remitted", _l("Paid in full")),
+                      ("short", _l("Paid short")), ("over", _l("Paid over")),
+                      ("disputed", _l("Disputed (short or over)"))]
 
 
 class ShippingForm(FlaskForm):
@@ -21,16 +23,16 @@ class ShippingForm(FlaskForm):
 
     to = HiddenField(validators=[DataRequired()])
     version = IntegerField(validators=[InputRequired()])
-    note = StringField("Note", validators=[Optional(), Length(max=500)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
 class TrackingForm(FlaskForm):
     """Set or correct the parcel's tracking number; no carrier picked = detect it."""
 
-    tracking_number = StringField("Tracking number", validators=[
-        DataRequired(message="Type or scan the tracking number."), Length(max=64)])
+    tracking_number = StringField(_l("Tracking number"), validators=[
+        DataRequired(message=_l("Type or scan the tracking number.")), Length(max=64)])
     # Filled per request: "" (detect from the number) and the active carriers.
-    carrier_id = SelectField("Carrier", choices=[], default="")
+    carrier_id = SelectField(_l("Carrier"), choices=[], default="")
 
 
 class ReopenForm(FlaskForm):
@@ -38,7 +40,7 @@ class ReopenForm(FlaskForm):
 
     version = IntegerField(validators=[InputRequired()])
     reason = TextAreaField(
-        "Reason", validators=[DataRequired(message="Write why the order is reopened."),
+        _l("Reason"), validators=[DataRequired(message=_l("Write why the order is reopened.")),
                               Length(max=500)]
     )
 
@@ -49,19 +51,21 @@ class OrderFilterForm(DateRangeChecks, FlaskForm):
     class Meta:
         csrf = False
 
-    conf = SelectField("Confirmation", choices=[], default="")
-    ship = SelectField("Shipping", choices=[], default="")
-    channel = SelectField("Channel", choices=[], default="")
-    carrier = SelectField("Carrier", choices=[], default="")
-    agent = SelectField("Agent", choices=[], default="")
-    city = StringField("City", validators=[Optional(), Length(max=120)])
-    from_ = DateField("From", validators=[Optional()], name="from")
-    to = DateField("To", validators=[Optional()])
-    q = StringField("Search", validators=[Optional(), Length(max=100)])
+    conf = SelectField(_l("Confirmation"), choices=[], default="")
+    ship = SelectField(_l("Shipping"), choices=[], default="")
+    channel = SelectField(_l("Channel"), choices=[], default="")
+    carrier = SelectField(_l("Carrier"), choices=[], default="")
+    agent = SelectField(_l("Agent"), choices=[], default="")
+    city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    from_ = DateField(_l("From"), validators=[Optional()], name="from")
+    to = DateField(_l("To"), validators=[Optional()])
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
     # Drill-downs from the money board, shown as removable chips rather than controls.
-    supplier = IntegerField("Supplier", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
-    remittance = SelectField("Remittance", choices=REMITTANCE_CHOICES, default="")
-    shipped_before = DateField("In its shipping status since before", validators=[Optional()])
+    supplier = IntegerField(_l("Supplier"),
+                            validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    remittance = SelectField(_l("Remittance"), choices=REMITTANCE_CHOICES, default="")
+    shipped_before = DateField(_l("In its shipping status since before"),
+                               validators=[Optional()])
     before = HiddenField()
 
     def validate_before(self, field):

@@ -5,6 +5,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField
 
@@ -15,6 +17,7 @@ from models.orders.listing import Cursor, OrderFilters
 from models.small_tables import cached, watch
 from models.status import CONFIRMATION_INFO, PUSH_INFO, SHIPPING_INFO, Role
 
+from ..i18n import local_date
 from .forms import REMITTANCE_CHOICES, REMITTANCES, OrderFilterForm
 
 NOT_SHIPPED = "none"  # ship=none: not confirmed yet, so no shipping status
@@ -56,7 +59,7 @@ watch(Channel, Carrier, User)
 class ListFilterForm(OrderFilterForm):
     """The list's filters, with whether each order went on to confirmation (push status)."""
 
-    push = SelectField("Push", choices=[], default="")
+    push = SelectField(_l("Push"), choices=[], default="")
 
     def chips(self) -> list[tuple[str, dict]]:
         """What the hidden filters narrow the list to, each with the arguments without it."""
@@ -64,20 +67,21 @@ class ListFilterForm(OrderFilterForm):
         if self.supplier.data:
             name = db.session.scalar(select(Supplier.name).where(
                 Supplier.id == self.supplier.data)) or f"#{self.supplier.data}"
-            found.append((f"Supplier: {name}", query_args(self, supplier="")))
+            found.append((_("Supplier: %(name)s", name=name), query_args(self, supplier="")))
         if self.remittance.data:
             label = dict(REMITTANCE_CHOICES)[self.remittance.data]
-            found.append((f"Remittance: {label}", query_args(self, remittance="")))
+            found.append((_("Remittance: %(outcome)s", outcome=label),
+                          query_args(self, remittance="")))
         if self.shipped_before.data:
-            found.append((f"In its shipping status since before "
-                          f"{self.shipped_before.data.isoformat()}",
+            found.append((_("In its shipping status since before %(day)s",
+                            day=local_date(self.shipped_before.data)),
                           query_args(self, shipped_before="")))
         return found
 
 
 def _choices(items) -> list[tuple[str, str]]:
     """Select options with an "any" entry first."""
-    return [("", "Any")] + [(str(k), v) for k, v in items]
+    return [("", _("Any"))] + [(str(k), v) for k, v in items]
 
 
 def filter_form(args, lookups: Lookups) -> ListFilterForm:
@@ -85,9 +89,9 @@ def filter_form(args, lookups: Lookups) -> ListFilterForm:
     form = ListFilterForm(args)
     form.conf.choices = _choices((k, i.label) for k, i in CONFIRMATION_INFO.items())
     form.ship.choices = _choices((k, i.label) for k, i in SHIPPING_INFO.items()) + [
-        (NOT_SHIPPED, "Not shipped yet")]
+        (NOT_SHIPPED, _("Not shipped yet"))]
     form.channel.choices = _choices(lookups.channels.items())
-    form.carrier.choices = _choices(lookups.carriers.items()) + [(NO_CARRIER, "No carrier yet")]
+    form.carrier.choices = _choices(lookups.carriers.items()) + [(NO_CARRIER, _("No carrier yet"))]
     form.agent.choices = _choices(lookups.agents.items())
     form.push.choices = _choices((k, i.label) for k, i in PUSH_INFO.items())
     return form

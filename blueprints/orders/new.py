@@ -1,6 +1,7 @@
 """Entering an order by hand: the form, its line rows, the phone check and the lines' total."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
@@ -56,10 +57,12 @@ def _phone_check(typed: str | None) -> dict | None:
 def _notice(order: Order) -> str:
     """What the flash says about a new order: where it went."""
     if order.confirmation_status == Confirmation.CONFIRMED:
-        return f"Order {order.reference} created — confirmed by the system (prepaid channel)."
+        return _("Order %(ref)s created — confirmed by the system (prepaid channel).",
+                 ref=order.reference)
     if order.push_status == PushStatus.SENT:
-        return f"Order {order.reference} created — it is in the call queue."
-    return f"Order {order.reference} created — held: {order.push_detail}"
+        return _("Order %(ref)s created — it is in the call queue.", ref=order.reference)
+    return _("Order %(ref)s created — held: %(why)s", ref=order.reference,
+             why=order.push_detail)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -2,12 +2,14 @@
 (and, for the parcel, models/shipping/operations)."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Actor, AuditEvent, CallSettings, Carrier, Order, OrderLine, ParcelEvent
+from models.audit import KIND_LABELS
 from models.calls.queue import held_order
 from models.dropship.queries import supplier_orders_of
 from models.errors import TransitionRefused
@@ -66,7 +68,7 @@ def _carrier_choices() -> dict[str, str]:
     """The tracking form's carriers: detect from the number, or one of the active carriers."""
     active = db.session.execute(
         select(Carrier.id, Carrier.name).where(Carrier.active.is_(True)).order_by(Carrier.name))
-    return {"": "Detect from the number", **{str(i): name for i, name in active}}
+    return {"": _("Detect from the number"), **{str(i): name for i, name in active}}
 
 
 def _page(order: Order, status: int = 200, notice: str | None = None):
@@ -99,7 +101,7 @@ def _page(order: Order, status: int = 200, notice: str | None = None):
         shipping_targets=targets, can_reopen=can_reopen, shipping_form=ShippingForm(),
         reopen_form=ReopenForm(), parcel=parcel, timeline=timeline, tracking_form=tracking_form,
         notice=notice, news=news_of(order.id), supplier_orders=supplier_orders_of(order.id),
-        dropship_worker=current_user.role in SHIPPERS,
+        dropship_worker=current_user.role in SHIPPERS, kinds=KIND_LABELS,
     )
 
 
@@ -160,8 +162,8 @@ def set_parcel_tracking(order_id: int):
     if not form.validate():
         raise form_error(form)
     if not _has_parcel_desk(order):
-        raise TransitionRefused(f"Order {order.reference} has no parcel to track: it is not "
-                                "a confirmed carrier order.")
+        raise TransitionRefused(_("Order %(ref)s has no parcel to track: it is not a "
+                                  "confirmed carrier order.", ref=order.reference))
     carrier_id = int(form.carrier_id.data) if form.carrier_id.data else None
     notice = enter_tracking(order, form.tracking_number.data, carrier_id,
                             Actor.of(current_user))

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm.util import identity_key
 
@@ -23,7 +25,7 @@ from models.dropship.operations import cancel_for_order, split_order
 from models.errors import Conflict, InvalidInput, NotAllowed, TransitionRefused
 from models.intake.news import schedule_news
 from models.intake.routing import reroute_order
-from models.phones import normalize_phone
+from models.phones import latin_digits, normalize_phone
 from models.status import (
     CONFIRMATION_EFFECTS,
     CONFIRMATION_INFO,
@@ -46,13 +48,13 @@ from .tables import Order
 
 NEEDS_REASON = frozenset({Confirmation.CANCELED, Confirmation.FAKE})
 PARTY_NAMES = {
-    Party.AGENT: "an agent holding the order",
-    Party.OPERATOR: "an operator",
-    Party.MANAGER: "a manager",
-    Party.CARRIER: "the carrier's tracking",
-    Party.CHANNEL: "the sales channel",
-    Party.SUPPLIER: "the supplier",
-    Party.SYSTEM: "the system",
+    Party.AGENT: _l("an agent holding the order"),
+    Party.OPERATOR: _l("an operator"),
+    Party.MANAGER: _l("a manager"),
+    Party.CARRIER: _l("the carrier's tracking"),
+    Party.CHANNEL: _l("the sales channel"),
+    Party.SUPPLIER: _l("the supplier"),
+    Party.SYSTEM: _l("the system"),
 }
 
 
@@ -78,26 +80,46 @@ def audit(order: Order, actor: Actor, kind: str, src: str | None, dst: str | Non
 def check_version(order, expected_version: int | None) -> None:
     """Refuse to act on an order someone changed since the actor loaded it."""
     if expected_version is not None and int(expected_version) != order.version:
-        raise Conflict(
-            f"Order #{order.id} was changed by someone else since you opened it "
-            "(reload to see what changed); nothing was saved."
-        )
+        raise Conflict(_(
+            "Order #%(id)s was changed by someone else since you opened it "
+            "(reload to see what changed); nothing was saved.", id=order.id))
 
 
 def _who(parties: frozenset[Party]) -> str:
-    """Human list of the parties allowed to make a move."""
-    return " or ".join(sorted(PARTY_NAMES[p] for p in parties))
+    """Human list of the parties allowed to make a move ("an operator or a manager")."""
+    names = sorted(str(PARTY_NAMES[p]) for p in parties)
+    who = names[-1]
+    for name in reversed(names[:-1]):
+        who = _("%(one)s or %(other)s", one=name, other=who)
+    return who
 
 
-def _check_actor(order, actor: Actor, allowed: frozenset[Party], what: str) -> None:
+# Who may not do what: whole sentences, so each language orders its own words.
+REFUSALS = {
+    "mark": _l("Only %(who)s can mark order #%(id)s %(status)s."),
+    "set": _l("Only %(who)s can set order #%(id)s %(status)s."),
+    "reopen": _l("Only %(who)s can reopen order #%(id)s."),
+    "edit": _l("Only %(who)s can edit order #%(id)s."),
+}
+
+
+def _check_actor(order, actor: Actor, allowed: frozenset[Party], action: str,
+                 status: str = "") -> None:
     """Refuse when the actor's parties are not among the allowed ones, or lack the hold."""
     mine = allowed & actor.parties
     if not mine:
-        raise NotAllowed(f"Only {_who(allowed)} can {what} on order #{order.id}.")
+        raise NotAllowed(str(REFUSALS[action]) % {"who": _who(allowed), "id": order.id,
+                                                  "status": status})
     if mine == {Party.AGENT} and order.claimed_by_id != actor.user_id:
-        raise NotAllowed(
-            f"Order #{order.id} is not in your hands; take it from the call queue first."
-        )
+        raise NotAllowed(_(
+            "Order #%(id)s is not in your hands; take it from the call queue first.",
+            id=order.id))
+
+
+NOT_A_STATUS = {
+    "confirmation": _l("“%(value)s” is not a confirmation status."),
+    "shipping": _l("“%(value)s” is not a shipping status."),
+}
 
 
 def _parse(enum, value: str, what: str):
@@ -105,7 +127,7 @@ def _parse(enum, value: str, what: str):
     try:
         return enum(value)
     except ValueError:
-        raise InvalidInput(f"“{value}” is not a {what} status.") from None
+        raise InvalidInput(str(NOT_A_STATUS[what]) % {"value": value}) from None
 
 
 @dataclass(frozen=True)
@@ -129,15 +151,15 @@ def plan_confirmation(order, to: str, actor: Actor, *, note: str = "",
     allowed = confirmation_parties(src, dst)
     src_label, dst_label = CONFIRMATION_INFO[src].label, CONFIRMATION_INFO[dst].label
     if not allowed:
-        raise TransitionRefused(
-            f"Order #{order.id} is {src_label}; it cannot become {dst_label}."
-        )
-    _check_actor(order, actor, allowed, f"mark it {dst_label}")
+        raise TransitionRefused(_("Order #%(id)s is %(src)s; it cannot become %(dst)s.",
+                                  id=order.id, src=src_label, dst=dst_label))
+    _check_actor(order, actor, allowed, "mark", dst_label)
     note = (note or "").strip()
     if dst in NEEDS_REASON and not note:
-        raise InvalidInput(f"Say why the order is {dst_label.lower()}.")
+        raise InvalidInput(_("Say why the order is canceled.") if dst == Confirmation.CANCELED
+                           else _("Say why the order is fake."))
     if dst == Confirmation.CALL_LATER and (callback_at is None or callback_at <= utcnow()):
-        raise InvalidInput("Call later needs a time in the future.")
+        raise InvalidInput(_("Call later needs a time in the future."))
     return Move(src, dst, note)
 
 
@@ -158,7 +180,7 @@ def confirmation_values(order, lines, move: Move, actor: Actor,
         values.update(claimed_by_id=None, claimed_at=None)
     if move.dst == Confirmation.CONFIRMED:
         if not lines:
-            raise InvalidInput(f"Order #{order.id} has no lines to confirm.")
+            raise InvalidInput(_("Order #%(id)s has no lines to confirm.", id=order.id))
         values.update(confirmed_at=now, shipping_status=Shipping.CREATED.value,
                       shipping_changed_at=now)
     return values
@@ -249,8 +271,8 @@ def write_order(order, values: dict, events: list[dict], *, stock=None) -> None:
         values = {**values, "first_call_at": values["last_attempt_at"]}  # speed to lead
     if db.session.execute(_WRITE_ORDER.values(**values),
                           {"order_id": order.id, "seen": order.version}).rowcount != 1:
-        raise Conflict(f"Order #{order.id} was changed by someone else meanwhile; "
-                       "nothing was saved.")
+        raise Conflict(_("Order #%(id)s was changed by someone else meanwhile; "
+                         "nothing was saved.", id=order.id))
     if stock is not None:
         lines, actor = stock
         events = events + take_stock(order.id, lines, actor)
@@ -279,19 +301,18 @@ def plan_shipping(order, to: str, actor: Actor) -> Shipping | None:
     """
     dst = _parse(Shipping, to, "shipping")
     if order.shipping_status is None:
-        raise TransitionRefused(
-            f"Order #{order.id} is not confirmed; its shipping status is locked until then."
-        )
+        raise TransitionRefused(_(
+            "Order #%(id)s is not confirmed; its shipping status is locked until then.",
+            id=order.id))
     src = Shipping(order.shipping_status)
     if src == dst and actor.parties & {Party.CARRIER, Party.SYSTEM}:
         return None
     allowed = shipping_parties(src, dst, order.delivery_mode)
     src_label, dst_label = SHIPPING_INFO[src].label, SHIPPING_INFO[dst].label
     if not allowed:
-        raise TransitionRefused(
-            f"Order #{order.id} is {src_label}; it cannot move to {dst_label}."
-        )
-    _check_actor(order, actor, allowed, f"set it {dst_label}")
+        raise TransitionRefused(_("Order #%(id)s is %(src)s; it cannot move to %(dst)s.",
+                                  id=order.id, src=src_label, dst=dst_label))
+    _check_actor(order, actor, allowed, "set", dst_label)
     return dst
 
 
@@ -356,9 +377,10 @@ def write_shipping(moves: list[ShippingWrite], now: datetime) -> None:
           "shipping_changed_at": now} for m in moves],
         match=("id", "version"), extra_set="version = orders.version + 1")
     if written != len(moves):
-        raise Conflict("The order was changed by someone else meanwhile; nothing was saved."
+        raise Conflict(_("The order was changed by someone else meanwhile; nothing was saved.")
                        if len(moves) == 1 else
-                       "Some orders changed while these moves were written; nothing was saved.")
+                       _("Some orders changed while these moves were written; "
+                         "nothing was saved."))
     insert_rows(AuditEvent.__table__, [row for m in moves for row in m.audits])
     # The channel hears that the order shipped (its tracking code goes with the news).
     schedule_news([(m.order_id, m.channel_id) for m in moves if m.dst == Shipping.SHIPPED], now)
@@ -378,14 +400,13 @@ def reopen_order(
     src = Confirmation(order.confirmation_status)
     allowed = confirmation_parties(src, Confirmation.NEW)
     if not allowed:
-        raise TransitionRefused(
-            f"Order {order.reference} is {CONFIRMATION_INFO[src].label}; "
-            "only canceled or fake orders can be reopened."
-        )
-    _check_actor(order, actor, allowed, "reopen it")
+        raise TransitionRefused(_(
+            "Order %(ref)s is %(status)s; only canceled or fake orders can be reopened.",
+            ref=order.reference, status=CONFIRMATION_INFO[src].label))
+    _check_actor(order, actor, allowed, "reopen")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Write why the order is being reopened.")
+        raise InvalidInput(_("Write why the order is being reopened."))
     db.session.flush()  # pending edits first: the write checks the version they leave
     now = utcnow()
     write_order(order, {"confirmation_status": Confirmation.NEW.value, "attempts": 0,
@@ -408,22 +429,23 @@ def edit_order(
     check_version(order, expected_version)
     status = Confirmation(order.confirmation_status)
     if status not in EDITABLE:
-        raise TransitionRefused(
-            f"Order {order.reference} is {CONFIRMATION_INFO[status].label}; its details are locked."
-        )
-    _check_actor(order, actor, frozenset({Party.AGENT, Party.MANAGER}), "edit it")
+        raise TransitionRefused(_("Order %(ref)s is %(status)s; its details are locked.",
+                                  ref=order.reference, status=CONFIRMATION_INFO[status].label))
+    _check_actor(order, actor, frozenset({Party.AGENT, Party.MANAGER}), "edit")
     events = []
     for name, value in (("address", address), ("city", city)):
         if value is not None and value.strip() != getattr(order, name):
             events.append(audit(order, actor, "edit", getattr(order, name)[:64], value.strip()[:64],
                                 f"{name} corrected"))
             setattr(order, name, value.strip())
-    if phone is not None and phone.strip() != order.phone:
+    # Kept as typed but in Latin digits: the courier and the carrier's label dial it.
+    phone = latin_digits(phone).strip() if phone is not None else None
+    if phone is not None and phone != order.phone:
         normalized = normalize_phone(phone, region)
         if not normalized:
-            raise InvalidInput(f"“{phone.strip()}” is not a phone number.")
-        events.append(audit(order, actor, "edit", order.phone, phone.strip(), "phone corrected"))
-        order.phone, order.phone_normalized = phone.strip(), normalized
+            raise InvalidInput(_("“%(phone)s” is not a phone number.", phone=phone))
+        events.append(audit(order, actor, "edit", order.phone, phone, "phone corrected"))
+        order.phone, order.phone_normalized = phone, normalized
     events += _edit_lines(order, actor, quantities or {}, remove)
     if events:
         # A new quantity or city may change which warehouse serves each line.
@@ -448,7 +470,8 @@ def _edit_lines(order: Order, actor: Actor, quantities: dict[int, int],
             continue
         quantity = quantities.get(line.id, line.quantity)
         if not 1 <= quantity <= 999:
-            raise InvalidInput(f"Quantity of {line.sku} must be between 1 and 999.")
+            raise InvalidInput(_("Quantity of %(sku)s must be between 1 and 999.",
+                                 sku=line.sku))
         if quantity != line.quantity:
             event = audit(order, actor, "edit", str(line.quantity), str(quantity),
                           f"quantity of {line.sku}")
@@ -456,7 +479,7 @@ def _edit_lines(order: Order, actor: Actor, quantities: dict[int, int],
             events.append(event)
             line.quantity = quantity
     if not order.lines:
-        raise InvalidInput("An order needs at least one line; cancel it instead.")
+        raise InvalidInput(_("An order needs at least one line; cancel it instead."))
     order.cod_amount_cents += order.total_cents - before
     return events
 
