@@ -167,3 +167,7 @@ def test_scan_mode_in_arabic_right_to_left(page: Page, live_server, make_user, p
     expect(entry.locator(".scan-message")).to_have_text(
         f"مُغلّف مسبقًا: سبق مسح #{order.id}؛ لم يتغير شيء.")
     expect(field).to_be_focused()
+    # The hint reads right to left; a typed code reads left to right.
+    expect(field).to_have_css("direction", "rtl")
+    page.keyboard.type("RR123456785MA")
+    expect(field).to_have_css("direction", "ltr")
