@@ -92,7 +92,7 @@ def test_desk_script_texts_come_in_the_page_language(speaker, parcel_order):
     page = speaker("operator", "fr").get("/shipping/").get_data(as_text=True)
     said = json.loads(html.unescape(re.search(r'data-texts="([^"]*)"', page).group(1)))
     assert said["none"] == "Aucune sélection"
-    assert said["selected"] == "{n} sélectionnée(s)"
+    assert said["selected"] == "Sélectionnées : {n}"
     assert said["progress"] == "{n} commandes traitées sur {total}…"
 
 
@@ -123,7 +123,7 @@ def test_bulk_report_reasons_are_french(speaker, parcel_order):
     resp = client.post("/shipping/bulk", htmx=True, data={
         "action": "fulfilled", "ids": f"{created.id},{MISSING_ORDER}", "view": ""})
     assert resp.status_code == 200
-    assert report_header(resp) == "Préparé : 1 effectuées, 1 refusées."
+    assert report_header(resp) == "Préparé — réussies : 1, refusées : 1."
     reasons = report_reasons(resp)
     assert reasons[created.id] == "désormais Préparé"
     assert reasons[MISSING_ORDER] == "Cette commande n'existe pas."
@@ -143,7 +143,7 @@ def test_bulk_without_htmx_flashes_the_report_in_french(speaker, parcel_order):
     resp = client.post("/shipping/bulk", data={"action": "canceled",
                                                "ids": str(MISSING_ORDER), "view": ""})
     page = visible(client.get(resp.headers["Location"]))
-    assert "Annulée : 0 effectuées, 1 refusées." in page
+    assert "Annulée — réussies : 0, refusées : 1." in page
     assert f"#{MISSING_ORDER}: Cette commande n'existe pas." in page
 
 

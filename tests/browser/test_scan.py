@@ -141,10 +141,10 @@ def test_desk_selection_and_bulk_report_in_french(page: Page, live_server, make_
     log_in_speaking(page, live_server, operator.username, "Expédition")
     expect(page.locator("#selected-count")).to_have_text("Aucune sélection")
     page.get_by_label(f"Sélectionner #{order.id}").check()
-    expect(page.locator("#selected-count")).to_have_text("1 sélectionnée(s)")
+    expect(page.locator("#selected-count")).to_have_text("Sélectionnées : 1")
     page.get_by_role("button", name="Préparé", exact=True).click()
     report = page.locator("#bulk-report .bulk-report")
-    expect(report.locator("header")).to_have_text("Préparé : 1 effectuées.")
+    expect(report.locator("header")).to_have_text("Préparé — réussies : 1.")
     expect(report.locator(f'li[data-order="{order.id}"]')).to_contain_text("désormais Préparé")
     expect(page.locator("#selected-count")).to_have_text("Aucune sélection")
     assert status_of(order.id) == "fulfilled"
