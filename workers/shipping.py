@@ -19,6 +19,7 @@ from models.errors import Conflict
 from models.orders.tables import Order
 from models.shipping.events import apply_carrier_events
 from models.shipping.operations import (
+    NO_CARRIER_ERROR,
     clear_failure,
     open_parcel,
     orders_due_registration,
@@ -108,7 +109,7 @@ def _register_one(order_id: int) -> int:
     parcel = open_parcel(order)
     carrier = db.session.get(Carrier, parcel.carrier_id) if parcel.carrier_id else None
     if carrier is None:
-        record_failure([parcel.id], "No carrier for this order: choose one on the order page.")
+        record_failure([parcel.id], NO_CARRIER_ERROR)
         db.session.commit()
         return 0
     adapter = adapter_for(carrier_config(carrier))

@@ -33,7 +33,7 @@ from models.shipping.desk import (
     problem_counts,
 )
 from models.shipping.desk import Cursor as DeskCursor
-from models.shipping.operations import move_many
+from models.shipping.operations import move_many, shown_error
 from models.shipping.settings import ShippingSettings
 from models.status import SHIPPING_INFO, Role
 from workers.shipping import sync_carrier
@@ -135,7 +135,7 @@ def desk_context(args) -> tuple[dict, int]:
     context = {"form": form, "lookups": lookups, "settings": settings, "page": None,
                "counts": None, "problems": None, "now": now, "ago": ago,
                "query_args": query_args, "stuck_text": STUCK_TEXT, "view": "",
-               "desk_texts": desk_texts()}
+               "desk_texts": desk_texts(), "shown_error": shown_error}
     if not form.validate():
         return context, 422
     filters = to_filters(form)

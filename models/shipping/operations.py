@@ -25,6 +25,17 @@ from .events import FINAL_FOR_CARRIER
 from .tables import APPLIED, Parcel, ParcelEvent
 
 RETRY_FAILED_AFTER = timedelta(minutes=1)
+# A parcel's error is stored once, in English, by a job that has no reader; the ones the
+# jobs write word for word are shown in the reader's language (carriers' own words stay).
+NO_CARRIER_ERROR = "No carrier for this order: choose one on the order page."
+STORED_ERRORS = {
+    NO_CARRIER_ERROR: _l("No carrier for this order: choose one on the order page."),
+}
+
+
+def shown_error(stored: str | None) -> str:
+    """A parcel's stored error as the reader sees it: translated when it is one of ours."""
+    return str(STORED_ERRORS.get(stored or "", stored or ""))
 # Statuses in which a carrier order still needs its parcel registered.
 AWAITING_REGISTRATION = (Shipping.CREATED.value, Shipping.FULFILLED.value)
 

@@ -11,6 +11,7 @@ from extensions import db
 from models import Actor, Parcel, utcnow
 from models.orders.operations import change_confirmation
 from models.shipping.detection import validate_rule
+from models.shipping.operations import NO_CARRIER_ERROR, record_failure
 
 from .pages import squash, text
 
@@ -248,3 +249,14 @@ def test_detected_carrier_is_explained_in_french(speaker, make_carrier, make_ord
 def test_a_broken_tracking_rule_is_refused_in_the_managers_language(app, language, said):
     with app.test_request_context(headers={"Accept-Language": language}):
         assert validate_rule("prefix", " - ").startswith(said)
+
+
+def test_a_registration_error_of_ours_is_shown_in_french(speaker, parcel_order):
+    """The job stores it in English; the desk shows it in the reader's language."""
+    _order, parcel = parcel_order("created")
+    record_failure([parcel.id], NO_CARRIER_ERROR)
+    db.session.commit()
+    page = visible(speaker("operator", "fr").get("/shipping/?error=1"))
+    assert ("Pas de transporteur pour cette commande : choisissez-en un sur la page de la "
+            "commande.") in page
+    assert NO_CARRIER_ERROR not in page
