@@ -35,3 +35,11 @@ def test_no_serious_accessibility_violation(page: Page, live_server, seeded,  # 
     open_screen(page, live_server, seeded, screen, language)
     blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING]
     assert not blocking, (f"{screen.name} ({language}) {page.url}:\n{report(blocking)}")
+
+
+def test_the_harness_catches_a_serious_violation(page: Page, live_server, seeded):  # noqa: F811
+    open_screen(page, live_server, seeded, SCREENS[0], "en")
+    page.evaluate("""() => document.querySelector('main').insertAdjacentHTML(
+        'beforeend', '<button type=button></button><img src=/static/none.png>')""")
+    found = {(v["id"], v["impact"]) for v in axe_violations(page)}
+    assert {("button-name", "critical"), ("image-alt", "critical")} <= found, found
