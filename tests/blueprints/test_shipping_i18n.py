@@ -260,3 +260,16 @@ def test_a_registration_error_of_ours_is_shown_in_french(speaker, parcel_order):
     assert ("Pas de transporteur pour cette commande : choisissez-en un sur la page de la "
             "commande.") in page
     assert NO_CARRIER_ERROR not in page
+
+
+def test_the_doors_refusal_of_a_desk_move_and_a_scan_is_french(speaker, parcel_order):
+    shipped, _ = parcel_order("shipped")
+    client = speaker("operator", "fr")
+    resp = client.post("/shipping/bulk", htmx=True, data={
+        "action": "fulfilled", "ids": str(shipped.id), "view": ""})
+    reason = report_reasons(resp)[shipped.id]
+    assert reason.startswith(f"La commande #{shipped.id} est ")
+    assert reason.endswith("elle ne peut pas passer à Préparé.")
+    scanned = client.post("/shipping/scan", data={"code": f"#{shipped.id}"}, htmx=True)
+    assert scanned.status_code == 409
+    assert scan_message(scanned) == reason
