@@ -100,6 +100,17 @@ def test_the_order_page_and_its_history_in_french(login, make_user, make_order):
     assert "Cash to collect" not in page and "Lines" not in page
 
 
+def test_the_order_page_in_arabic_keeps_names_and_phones_readable(login, make_user,
+                                                                  make_order):
+    order = make_order(customer_name="Karim Tazi", city="الدار البيضاء")
+    resp = as_reader(login, make_user, "ar").get(f"/orders/{order.id}")
+    body = resp.get_data(as_text=True)
+    assert 'dir="rtl"' in html_tag(resp)
+    assert f"الطلب #{order.id}" in words(resp) and "السجل" in words(resp)
+    assert "<bdi>Karim Tazi</bdi>" in body and "<bdi>الدار البيضاء</bdi>" in body
+    assert 'dir="ltr">0612345678</a>' in body
+
+
 def test_the_language_picker_saves_the_choice_and_returns_to_the_page(login, make_user):
     reader = as_reader(login, make_user)
     resp = reader.post("/account/language", data={"language": "fr", "next": "/orders/?city=Rabat"})
