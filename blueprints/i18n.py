@@ -15,13 +15,15 @@ from extensions import babel
 # Code -> the language's own name, as the picker shows it.
 LANGUAGES = {"en": "English", "fr": "Français", "ar": "العربية"}
 RTL = frozenset({"ar"})
+MACHINE_BLUEPRINTS = frozenset({"api", "sandbox"})
 # Formats follow the language; Arabic screens use Morocco's conventions (Latin digits).
 FORMAT_LOCALES = {"en": "en", "fr": "fr", "ar": "ar_MA"}
 
 
 def select_locale() -> str:
     """The user's saved language, else the browser's best match, else English."""
-    if not has_request_context():
+    # The JSON API (and the sandbox playing other companies) speaks English to machines.
+    if not has_request_context() or request.blueprint in MACHINE_BLUEPRINTS:
         return "en"
     chosen = getattr(current_user, "language", "") if current_user.is_authenticated else ""
     if chosen in LANGUAGES:

@@ -108,3 +108,23 @@ def test_a_saved_language_beats_the_browser(login, make_user):
     page = operator.get("/orders/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="fr" dir="ltr">' in page
     assert "Commandes" in page
+
+
+def test_the_json_api_answers_in_english_whatever_the_client_asks(app, make_channel):
+    from extensions import db
+    from models import Actor
+    from models.intake.api_keys import issue_key
+
+    channel = make_channel(name="Argan Store", code="argan", kind="api")
+    _, token = issue_key(channel, "Shop backend", Actor.system("test"))
+    db.session.commit()
+    body = {"external_id": "1042", "cod_amount": "129.00",
+            "customer": {"name": "Salma Idrissi", "phone": "0612345678",
+                         "address": "12 rue Ibn Battouta", "city": "Casablanca"},
+            "lines": [{"sku": "NOPE-9", "quantity": 1}]}
+    resp = app.test_client().post(
+        "/api/v1/orders", json=body,
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "fr"})
+    assert resp.status_code == 422
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert "Unknown SKU" in resp.json["error"], resp.json
