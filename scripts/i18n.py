@@ -6,7 +6,8 @@
     python scripts/i18n.py missing [PATH...]  # untranslated strings (from PATH only), as JSON
     python scripts/i18n.py fill FILE.json...  # translations from JSON into the .po files
 
-A JSON file for `fill` is a list of {"msgid": ..., "fr": ..., "ar": ...}; a plural entry
+A JSON file for `fill` is a list of {"msgid": ..., "fr": ..., "ar": ...} (with "msgctxt"
+when the same English needs two translations, as pgettext marks it); a plural entry
 adds "msgid_plural" and gives each language a list of forms (French 3, Arabic 6).
 """
 
@@ -104,12 +105,14 @@ def missing(paths: list[str]) -> list[dict]:
         if paths and not any(f.startswith(p) for f, _ in message.locations for p in paths):
             continue
         gaps = [lang for lang, c in catalogs.items()
-                if (m := c.get(message.id)) is None or is_missing(m)]
+                if (m := c.get(message.id, context=message.context)) is None or is_missing(m)]
         if gaps:
             msgid = message.id[0] if isinstance(message.id, tuple) else message.id
             entry = {"msgid": msgid, "where": [f"{f}:{n}" for f, n in message.locations][:3]}
             if isinstance(message.id, tuple):
                 entry["msgid_plural"] = message.id[1]
+            if message.context:
+                entry["msgctxt"] = message.context
             out.append(entry)
     return out
 
@@ -124,7 +127,8 @@ def fill(files: list[str]) -> None:
             key = (entry["msgid"], entry["msgid_plural"]) if "msgid_plural" in entry \
                 else entry["msgid"]
             for lang, catalog in catalogs.items():
-                message = catalog.get(key[0] if isinstance(key, tuple) else key)
+                message = catalog.get(key[0] if isinstance(key, tuple) else key,
+                                      context=entry.get("msgctxt"))
                 if message is None or lang not in entry:
                     unknown += message is None
                     continue

@@ -2,6 +2,7 @@
 
 from flask import Response, abort, request
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from models.boards.agents import agent_rows
 from models.boards.speed import speed_to_lead
@@ -21,7 +22,8 @@ SHIPPING_COLUMNS = (NOT_SHIPPED, *SHIPPING_INFO)
 
 def _context_header() -> tuple[str, ...]:
     """The columns every row ends with: the period and the slice it counts."""
-    return (_("From"), _("To"), _("Filter"), _("Filter value"))
+    # The noun (a column), not the verb of the lists' Filter buttons.
+    return (_("From"), _("To"), pgettext("csv column", "Filter"), _("Filter value"))
 
 
 def _status(board: Board):

@@ -31,7 +31,8 @@ def _where(message) -> str:
 def test_every_string_on_screen_is_translated(extracted, lang):
     catalog = i18n_tool.load(lang)
     gaps = [f"{m.id!r} ({_where(m)})" for m in extracted
-            if (found := catalog.get(m.id)) is None or i18n_tool.is_missing(found)]
+            if (found := catalog.get(m.id, context=m.context)) is None
+            or i18n_tool.is_missing(found)]
     assert not gaps, (f"{len(gaps)} strings have no {lang} translation; run "
                       f"`python scripts/i18n.py missing` and `fill`:\n" + "\n".join(gaps[:40]))
 
