@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from extensions import babel
+from models.stored_text import shown
 
 # Code -> the language's own name, as the picker shows it.
 LANGUAGES = {"en": "English", "fr": "Français", "ar": "العربية"}
@@ -119,4 +120,5 @@ def init_app(app) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.filters.update(money=money, number=number, percent=percent,
                                  local_time=local_time, local_date=local_date)
+    app.jinja_env.filters["shown"] = shown  # stored English system texts, per language
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, language=language, is_rtl=is_rtl)

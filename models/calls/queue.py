@@ -142,6 +142,7 @@ def release_claim(order: Order, actor: Actor) -> None:
     holder = order.claimed_by.username if order.claimed_by else ""
     order.claimed_by_id = None
     order.claimed_at = None
+    # shown translated: models/stored_text.py
     db.session.add(AuditEvent(order_id=order.id, actor_user_id=actor.user_id,
                               actor_name=actor.name, kind="claim", from_value=holder,
                               to_value=None, note="released"))
@@ -169,6 +170,7 @@ def assign_order(order: Order, agent: User, actor: Actor, settings: CallSettings
     )
     order.claimed_by_id = agent.id
     order.claimed_at = utcnow()
+    # shown translated: models/stored_text.py
     db.session.add(AuditEvent(order_id=order.id, actor_user_id=actor.user_id,
                               actor_name=actor.name, kind="claim", to_value=agent.username,
                               note="assigned"))

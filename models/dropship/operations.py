@@ -231,6 +231,7 @@ def _queue(so: SupplierOrder, actor: Actor, batch: str | None, now: datetime) ->
     so.process_requested_at = now
     so.process_requested_by_id = actor.user_id
     so.batch = batch
+    # shown translated: models/stored_text.py
     trail(so, actor, "Process requested", now)
 
 
@@ -297,6 +298,7 @@ def take_for_submission(supplier_id: int, *, limit: int = 200,
                 continue
             # A new request: nothing the supplier said about an earlier one (refused,
             # then resolved) may pass for its answer, and an unanswered one is resent.
+            # shown translated: models/stored_text.py
             move(so, S.SUBMITTED, _requester(so), note=f"submitted to {so.supplier.name}",
                  now=now, submitted_at=now, attempts=so.attempts + 1,
                  process_requested_at=None, answered_at=None, supplier_ref=None,
@@ -369,6 +371,7 @@ def resolve(so: SupplierOrder, actor: Actor, fix: Fix, *, expected_version: int 
             # The supplier refused the request made with the old key and would answer a
             # repeat of it with the same refusal: the corrected order is a new request.
             values["idempotency_key"] = f"cbs-{uuid.uuid4().hex}"
+        # shown translated: models/stored_text.py
         move(so, S.PENDING, actor, note="resolved", now=now, **values)
     else:
         db.session.flush()
@@ -498,6 +501,7 @@ def cancel(so: SupplierOrder, actor: Actor, reason: str, *,
     if so.status in (S.SUBMITTED, S.ACCEPTED):
         if so.cancel_requested_at is None:
             so.cancel_requested_at, so.cancel_reason = utcnow(), reason[:255]
+            # shown translated: models/stored_text.py
             trail(so, actor, f"cancel asked of {so.supplier.name}: {reason}")
             db.session.flush()
         return True

@@ -72,12 +72,14 @@ def _apply(so: SupplierOrder, reply, actor: Actor, message: str, now: datetime) 
         if status == S.ACCEPTED:
             db.session.flush()
             return "no_change"
+        # shown translated: models/stored_text.py
         move(so, S.ACCEPTED, actor, note=f"accepted by {so.supplier.name}"
              + (f" as {so.supplier_ref}" if so.supplier_ref else ""), now=now)
         return "accepted"
     if reply.outcome == REJECTED:
         if status == S.ERROR and so.error == (message or so.error):
             return "no_change"
+        # shown translated: models/stored_text.py
         move(so, S.ERROR, actor, note=message or "refused", now=now,
              error=message or f"{so.supplier.name} refused the order without a reason.",
              error_source="supplier")
@@ -95,6 +97,7 @@ def _apply(so: SupplierOrder, reply, actor: Actor, message: str, now: datetime) 
     if reply.outcome == CANCELED:
         if status == S.CANCELED:
             return "no_change"
+        # shown translated: models/stored_text.py
         move(so, S.CANCELED, actor, note=message or f"canceled by {so.supplier.name}", now=now,
              cancel_requested_at=None)
         return "canceled"
@@ -106,6 +109,7 @@ def ship(so: SupplierOrder, tracking_number: str | None, carrier_name: str | Non
     """Mark a supplier order shipped; its tracking number becomes a followed parcel."""
     now = now or utcnow()
     tracking = _tracking(tracking_number)
+    # shown translated: models/stored_text.py
     move(so, S.SHIPPED, actor, now=now,
          note=f"shipped by {so.supplier.name}" + (f", tracking {tracking}" if tracking else ""),
          tracking_number=tracking, carrier_name=(carrier_name or "").strip()[:120] or None,
@@ -169,12 +173,14 @@ def _follow(so: SupplierOrder, tracking: str, carrier_name: str | None, actor: A
             now: datetime) -> Parcel:
     """The shipped supplier order's parcel; when it leads, the order moves to Shipped."""
     parcel = _parcel(so, tracking, carrier_name, now)
+    # shown translated: models/stored_text.py
     trail(so, actor, f"tracking added: {tracking}"
           + (f" ({parcel.carrier.name})" if parcel.carrier else " (carrier not recognised)"), now)
     if parcel.leads:
         order = db.session.get(Order, so.order_id)
         carried_by(order, parcel.carrier_id)
         if order.shipping_status == Shipping.CREATED:
+            # shown translated: models/stored_text.py
             change_shipping(order, Shipping.SHIPPED, actor, tracking_number=tracking,
                             note=f"shipped by {so.supplier.name}")
     return parcel
@@ -218,6 +224,7 @@ def finish_cancel(so: SupplierOrder, *, told: bool, message: str = "",
     """After asking the supplier to cancel: canceled, or canceled for manual follow-up."""
     now = now or utcnow()
     if told:
+        # shown translated: models/stored_text.py
         move(so, S.CANCELED, Actor.supplier(so.supplier.name), now=now,
              note=f"canceled with {so.supplier.name}: {so.cancel_reason}",
              cancel_requested_at=None)

@@ -66,10 +66,12 @@ def cancel_from_channel(order: Order, actor: Actor) -> str:
     flagged for an operator (the parcel may need stopping). Returns what was done."""
     status = Confirmation(order.confirmation_status)
     if status in OPEN:
+        # shown translated: models/stored_text.py
         change_confirmation(order, Confirmation.CANCELED, actor, note="Canceled by the channel")
         return "canceled"
     if status == Confirmation.CONFIRMED and order.channel_canceled_at is None:
         order.channel_canceled_at = utcnow()
+        # shown translated: models/stored_text.py
         audit(order, actor, "channel_cancel", None, "canceled",
               "The channel canceled this order after it was confirmed: stop or recall "
               "the parcel, or tell the customer.")

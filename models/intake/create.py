@@ -32,8 +32,10 @@ from .incoming import Catalogue, IncomingOrder, Problem, check_order
 from .routing import Router
 
 ORDERS, LINES = Order.__table__, OrderLine.__table__
+# shown translated: models/stored_text.py
 SOURCES = {"manual": "entered by hand", "csv": "CSV upload", "api": "JSON API"}
 KEY_CHUNK = 1000
+# shown translated: models/stored_text.py
 WAITING_FOR_PAYMENT = "Waiting for the channel to say it is paid."
 
 
@@ -63,6 +65,7 @@ def push_decision(channel: Channel, order: IncomingOrder, problems: list[Problem
                   catalogue: Catalogue) -> tuple[str, str]:
     """Whether an arriving order goes on to confirmation, by the channel's forwarding
     settings, and why not: (push status, detail)."""
+    # shown translated: models/stored_text.py
     if channel.forwarding == "off":
         return PushStatus.NOT_SENT, "Forwarding is off for this channel: send it by hand."
     unknown = [line.sku for line in order.lines if line.sku not in catalogue.items]
@@ -126,6 +129,7 @@ def _insert(channel: Channel, fresh: list, catalogue: Catalogue, actor: Actor,
                           key="external_id")
     router = Router.load({item.product_id for item in catalogue.items.values()})
     lines, events, made = [], [], []
+    # shown translated: models/stored_text.py
     note = SOURCES.get(source, f"from {channel.name}")
     for arrival, order, _problems in fresh:
         order_id = ids.get(arrival.external_id)
@@ -212,6 +216,7 @@ def confirm_by_system(order: Order, actor: Actor) -> bool:
     """Confirm a prepaid order through the door, or hold it with the reason; True if confirmed."""
     try:
         with db.session.begin_nested():
+            # shown translated: models/stored_text.py
             change_confirmation(order, Confirmation.CONFIRMED, actor,
                                 note="prepaid: confirmed without a call")
         return True

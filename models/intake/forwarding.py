@@ -127,6 +127,7 @@ def _send(order: Order, actor: Actor) -> SendResult:
     try:
         # Only the confirmation is taken back when the stock cannot serve it.
         with db.session.begin_nested():
+            # shown translated: models/stored_text.py
             change_confirmation(order, Confirmation.CONFIRMED,
                                 Actor.system(f"channel:{channel.code}"),
                                 note="prepaid: confirmed without a call")

@@ -93,6 +93,7 @@ def record_sent(order_id: int, tracking_number: str | None, carrier_name: str | 
     db.session.execute(update(NEWS).where(NEWS.c.order_id == order_id).values(
         state=News.SENT.value, sent_at=now, attempts=NEWS.c.attempts + 1, last_error=None,
         tracking_number=tracking_number, carrier_name=carrier_name))
+    # shown translated: models/stored_text.py
     note = (f"tracking {tracking_number}" + (f" ({carrier_name})" if carrier_name else "")
             if tracking_number else "shipped without a tracking number")
     db.session.add(AuditEvent(**audit_row(order_id, Actor.system("channel-news"), "news",

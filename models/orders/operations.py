@@ -236,6 +236,7 @@ def write_confirmation(order, lines, move: Move, actor: Actor, *,
             and order.attempts + 1 >= max_attempts):
         reached = SimpleNamespace(id=order.id, confirmation_status=move.dst.value,
                                   claimed_by_id=None)
+        # shown translated: models/stored_text.py
         cancel = plan_confirmation(reached, Confirmation.CANCELED, Actor.system(),
                                    note=f"unreachable after {order.attempts + 1} attempts")
         values["confirmation_status"] = cancel.dst.value
@@ -335,6 +336,7 @@ def change_shipping(
         [audit_row(order.id, actor, "shipping", src, dst.value, (note or "").strip(), now)],
     )], now)
     outcome = Outcome(order, "shipping", src, dst.value)
+    # shown translated: models/stored_text.py
     if (dst == Shipping.CANCELED and actor.parties & {Party.OPERATOR, Party.SYSTEM}
             and cancel_for_order(order.id, actor, note or f"order {order.reference} canceled")):
         outcome.due.append(Effect.SUBMIT_TO_SUPPLIER)  # the supplier is told by its job
@@ -433,6 +435,7 @@ def edit_order(
                                   ref=order.reference, status=CONFIRMATION_INFO[status].label))
     _check_actor(order, actor, frozenset({Party.AGENT, Party.MANAGER}), "edit")
     events = []
+    # shown translated: models/stored_text.py
     for name, value in (("address", address), ("city", city)):
         if value is not None and value.strip() != getattr(order, name):
             events.append(audit(order, actor, "edit", getattr(order, name)[:64], value.strip()[:64],
@@ -444,6 +447,7 @@ def edit_order(
         normalized = normalize_phone(phone, region)
         if not normalized:
             raise InvalidInput(_("“%(phone)s” is not a phone number.", phone=phone))
+        # shown translated: models/stored_text.py
         events.append(audit(order, actor, "edit", order.phone, phone, "phone corrected"))
         order.phone, order.phone_normalized = phone, normalized
     events += _edit_lines(order, actor, quantities or {}, remove)
@@ -463,6 +467,7 @@ def _edit_lines(order: Order, actor: Actor, quantities: dict[int, int],
     events = []
     for line in list(order.lines):
         if line.id in remove:
+            # shown translated: models/stored_text.py
             events.append(audit(order, actor, "edit", str(line.quantity), "0",
                                 f"line {line.sku} removed"))
             events[-1].sku = line.sku
@@ -473,6 +478,7 @@ def _edit_lines(order: Order, actor: Actor, quantities: dict[int, int],
             raise InvalidInput(_("Quantity of %(sku)s must be between 1 and 999.",
                                  sku=line.sku))
         if quantity != line.quantity:
+            # shown translated: models/stored_text.py
             event = audit(order, actor, "edit", str(line.quantity), str(quantity),
                           f"quantity of {line.sku}")
             event.sku, event.order_line_id = line.sku, line.id

@@ -158,6 +158,7 @@ def undo_packing(order: Order, actor: Actor, *, source: str = "scan") -> Outcome
         raise TransitionRefused(_(
             "Order %(ref)s was already handed to the carrier; it cannot be unpacked.",
             ref=order.reference))
+    # shown translated: models/stored_text.py
     return move_by_hand(order, Shipping.CREATED.value, actor, source=source,
                         note="packing scan undone")
 
@@ -246,6 +247,7 @@ def scan_move(order: Order, code: str, actor: Actor) -> str:
         raise TransitionRefused(str(SCANNED_BEFORE[order.shipping_status])
                                 % {"ref": order.reference})
     to = SCAN_MOVES.get(order.shipping_status, Shipping.FULFILLED.value)
+    # shown translated: models/stored_text.py
     move_by_hand(order, to, actor, source="scan", note=f"scanned {code}"[:255])
     return to
 
