@@ -83,6 +83,20 @@
   // keystroke must not record an outcome): fields, ticks, radios and selects.
   var OWN_KEYS = "input, textarea, select, [contenteditable]:not([contenteditable=false])";
 
+  // The same physical keys in every language: the digit row (where AZERTY types "&"
+  // unshifted) and the numeric pad give 1–5, the N key gives N on an Arabic layout
+  // too, and Arabic-Indic digits count as their Latin twins.
+  var ARABIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669";
+
+  function shortcutKey(event) {
+    var place = /^(?:Digit|Numpad)([0-9])$/.exec(event.code || "");
+    if (place) { return place[1]; }
+    if (event.code === "KeyN") { return "n"; }
+    var arabic = ARABIC_DIGITS.indexOf(event.key);
+    if (arabic >= 0) { return String(arabic); }
+    return (event.key || "").toLowerCase();
+  }
+
   document.addEventListener("keydown", function (event) {
     if (!document.querySelector("[data-shortcuts=calls]")) { return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
@@ -92,13 +106,14 @@
     }
     if (openedPanel() || document.querySelector("dialog[open]") ||
         event.target.closest(OWN_KEYS)) { return; }
+    var key = shortcutKey(event);
     var next = document.getElementById("next-call");
-    if ((event.key === "n" || event.key === "N") && next) {
+    if (key === "n" && next) {
       event.preventDefault();
       next.click();
       return;
     }
-    var button = document.querySelector('#outcome-form button[data-key="' + event.key + '"]');
+    var button = document.querySelector('#outcome-form button[data-key="' + key + '"]');
     if (button) {
       event.preventDefault();
       button.click();

@@ -193,3 +193,33 @@ def test_buttons_carry_their_key_for_screen_readers(call):
     call["page"].get_by_role("heading", level=2).click()
     call["page"].keyboard.press("1")
     expect(call["card"]).to_have_attribute("data-order", str(call["second"].id))
+
+
+@pytest.mark.parametrize(("key", "code"), [
+    ("&", "Digit1"),       # French AZERTY: the 1 key unshifted
+    ("\u0661", "Digit1"),  # Arabic layout: Arabic-Indic one on the digit row
+    ("\u0661", ""),        # the digit alone, with no physical key known
+    ("1", "Numpad1"),
+])
+def test_key_one_confirms_on_any_keyboard_layout(call, key, code):
+    page, card, first = call["page"], call["card"], call["first"]
+    card.get_by_role("heading", level=2).click()
+    page.evaluate(
+        """([key, code]) => document.activeElement.dispatchEvent(
+            new KeyboardEvent("keydown", {key, code, bubbles: true, cancelable: true}))""",
+        [key, code])
+    expect(card).to_have_attribute("data-order", str(call["second"].id))
+    assert outcomes(first.id) == ["confirmed"]
+
+
+def test_the_n_key_of_an_arabic_layout_takes_the_next_call(call, make_order):
+    page, card = call["page"], call["card"]
+    page.keyboard.press("2")  # No answer: the card shows the second order
+    expect(card).to_have_attribute("data-order", str(call["second"].id))
+    page.keyboard.press("2")
+    expect(page.locator("#next-call")).to_be_visible()
+    third = make_order(customer_name="Nadia Amrani", phone="0662334455",
+                       phone_normalized="+212662334455")
+    page.evaluate("""() => document.body.dispatchEvent(new KeyboardEvent(
+        "keydown", {key: "\u0649", code: "KeyN", bubbles: true, cancelable: true}))""")
+    expect(page.locator("article.call-card")).to_have_attribute("data-order", str(third.id))
