@@ -32,6 +32,7 @@ from workers.carrier_checks import is_job_of, new_job_id, test_carrier_connectio
 from workers.carriers import KINDS
 from workers.shipping import webhook_url
 
+from ..i18n import language
 from ..web import form_error, get_or_404, is_fragment, render, role_required
 from . import bp
 from .forms import ButtonForm, MappingForm, RuleForm, carrier_form
@@ -252,7 +253,8 @@ def test_carrier(carrier_id: int):
     carrier = get_or_404(Carrier, carrier_id)
     job_id = new_job_id(carrier.id)
     try:
-        job = test_carrier_connection.enqueue(carrier.id, job_id=job_id)
+        # By keyword: test_result recognises the job by its args, the carrier id alone.
+        job = test_carrier_connection.enqueue(carrier.id, lang=language(), job_id=job_id)
         test = _test_state(job, job_id)
     except RedisError:
         test = _test_state(None, problem="no_redis")

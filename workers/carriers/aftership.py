@@ -27,6 +27,9 @@ import logging
 from datetime import UTC, datetime
 
 import requests
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from .base import CarrierAdapter, CarrierError, CarrierRefused, Registration, TrackingEvent, Webhook
 
@@ -66,9 +69,9 @@ class AfterShipCarrier(CarrierAdapter):
     # down in its 2025-01 docs, so batches stay small enough for one page.
     batch_size = 50
     settings_fields = (
-        ("slug", "Courier slug",
-         'AfterShip\'s code for the courier, e.g. "aramex". Leave empty to let AfterShip '
-         "detect the courier from the tracking number."),
+        ("slug", _l("Courier slug"),
+         _l('AfterShip\'s code for the courier, e.g. "%(example)s". Leave empty to let '
+            "AfterShip detect the courier from the tracking number.", example="aramex")),
     )
 
     # -- calls out -------------------------------------------------------------
@@ -122,10 +125,14 @@ class AfterShipCarrier(CarrierAdapter):
         couriers = data.get("couriers") if isinstance(data, dict) else None
         if not isinstance(couriers, list):
             raise self._malformed("a courier list without couriers")
-        message = f"AfterShip accepted the API key: {len(couriers)} courier(s) active."
+        message = ngettext("AfterShip accepted the API key: %(num)d courier active.",
+                           "AfterShip accepted the API key: %(num)d couriers active.",
+                           len(couriers))
         slug = self._slug()
         if slug and not any(isinstance(c, dict) and c.get("slug") == slug for c in couriers):
-            message += f' "{slug}" is not among them: activate it in AfterShip or fix the slug.'
+            # Two sentences, each whole: the second only when the slug is off.
+            message += " " + _('"%(slug)s" is not among them: activate it in AfterShip or fix '
+                               "the slug.", slug=slug)
         return message
 
     # -- calls in --------------------------------------------------------------
@@ -232,7 +239,7 @@ class AfterShipCarrier(CarrierAdapter):
             params["slug"] = self._slug()
         found: list[dict] = []
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             data = self._answer(self._send("GET", "/trackings", params=params)).get("data")
             if not isinstance(data, dict) or not isinstance(data.get("trackings"), list):
                 raise self._malformed("a tracking list without trackings")

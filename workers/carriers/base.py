@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import requests
+from flask_babel import gettext as _
 
 
 class CarrierError(Exception):
@@ -154,7 +155,7 @@ class CarrierAdapter:
 
     def test_connection(self) -> str:
         """Make one harmless authenticated call; return what it showed, or raise."""
-        raise NotSupported(f"{self.config.name} has no API to test.")
+        raise NotSupported(_("%(carrier)s has no API to test.", carrier=self.config.name))
 
     # -- calls in --------------------------------------------------------------
     def verify_webhook(self, headers, body: bytes) -> bool:

@@ -65,6 +65,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .base import (
     CarrierAdapter,
@@ -79,7 +81,9 @@ from .jsonpath import MISSING, lookup, text_at
 
 log = logging.getLogger(__name__)
 
-_HELP_PATH = 'Dotted path into the JSON answer, e.g. "data.tracking_number".'
+# Examples and names the courier's API uses are code: passed as values, never translated.
+_PATH_EXAMPLE = "data.tracking_number"
+_BODY_KEYS = "reference, customer_name, phone, address, city, cod_amount, currency, items"
 
 
 class HttpRefused(CarrierRefused):
@@ -96,43 +100,64 @@ class HttpJsonCarrier(CarrierAdapter):
     kind = "http_json"
     uses_status_table = True
     settings_fields = (
-        ("create_url", "Create parcel URL",
-         'POST endpoint, e.g. "{base_url}/parcels". The JSON body has reference, '
-         "customer_name, phone, address, city, cod_amount, currency and items."),
-        ("tracking_path", "Tracking number path", _HELP_PATH),
-        ("label_path", "Label URL path", "Optional. " + _HELP_PATH),
-        ("track_url", "Track parcel URL",
-         'GET endpoint, e.g. "{base_url}/parcels/{tracking_number}".'),
-        ("events_path", "Events list path",
-         "Where the list of events is. Leave empty when the courier only answers the "
-         "current status (then fill Status path and Time path)."),
-        ("event_status_path", "Event status path", 'Inside one event, e.g. "status".'),
-        ("event_text_path", "Event text path", 'Optional. Inside one event, e.g. "comment".'),
-        ("event_time_path", "Event time path", 'Inside one event, e.g. "date".'),
-        ("event_location_path", "Event location path", "Optional. Inside one event."),
-        ("event_id_path", "Event id path",
-         "Optional. Inside one event: the courier's own event id."),
-        ("status_path", "Status path", "Only when Events list path is empty. " + _HELP_PATH),
-        ("time_path", "Time path", "Only when Events list path is empty. " + _HELP_PATH),
-        ("timezone", "Time zone",
-         'Zone of times sent without an offset, e.g. "Africa/Casablanca". Default UTC.'),
-        ("time_format", "Time format",
-         'Optional, when times are not ISO 8601: a strptime pattern, e.g. "%d/%m/%Y %H:%M".'),
-        ("auth_header", "Auth header", 'Header carrying the API key. Default "Authorization".'),
-        ("auth_scheme", "Auth scheme",
-         'Word before the key, default "Bearer". Empty (or "-") sends the raw key.'),
-        ("signature_header", "Webhook signature header",
-         'Header with the hex HMAC-SHA256 of the body. Default "X-Signature".'),
-        ("webhook_tracking_path", "Webhook tracking number path",
-         "Where a webhook body holds the tracking number. " + _HELP_PATH),
-        ("delivery_id_header", "Webhook delivery id header",
-         "Optional. Header with the courier's id for one delivery."),
-        ("cancel_url", "Cancel URL",
-         'Optional, e.g. "{base_url}/parcels/{tracking_number}/cancel".'),
-        ("cancel_method", "Cancel method", 'HTTP method for the cancel URL. Default "POST".'),
-        ("test_url", "Test URL", 'Optional harmless GET, e.g. "{base_url}/me".'),
-        ("error_message_path", "Error message path",
-         'Optional. Where an error answer holds its message, e.g. "error.message".'),
+        ("create_url", _l("Create parcel URL"),
+         _l('POST endpoint, e.g. "%(example)s". The JSON body has %(keys)s.',
+            example="{base_url}/parcels", keys=_BODY_KEYS)),
+        ("tracking_path", _l("Tracking number path"),
+         _l('Dotted path into the JSON answer, e.g. "%(example)s".', example=_PATH_EXAMPLE)),
+        ("label_path", _l("Label URL path"),
+         _l('Optional. Dotted path into the JSON answer, e.g. "%(example)s".',
+            example=_PATH_EXAMPLE)),
+        ("track_url", _l("Track parcel URL"),
+         _l('GET endpoint, e.g. "%(example)s".',
+            example="{base_url}/parcels/{tracking_number}")),
+        ("events_path", _l("Events list path"),
+         _l("Where the list of events is. Leave empty when the courier only answers the "
+            "current status (then fill Status path and Time path).")),
+        ("event_status_path", _l("Event status path"),
+         _l('Inside one event, e.g. "%(example)s".', example="status")),
+        ("event_text_path", _l("Event text path"),
+         _l('Optional. Inside one event, e.g. "%(example)s".', example="comment")),
+        ("event_time_path", _l("Event time path"),
+         _l('Inside one event, e.g. "%(example)s".', example="date")),
+        ("event_location_path", _l("Event location path"), _l("Optional. Inside one event.")),
+        ("event_id_path", _l("Event id path"),
+         _l("Optional. Inside one event: the courier's own event id.")),
+        ("status_path", _l("Status path"),
+         _l('Only when Events list path is empty. Dotted path into the JSON answer, '
+            'e.g. "%(example)s".', example=_PATH_EXAMPLE)),
+        ("time_path", _l("Time path"),
+         _l('Only when Events list path is empty. Dotted path into the JSON answer, '
+            'e.g. "%(example)s".', example=_PATH_EXAMPLE)),
+        ("timezone", _l("Time zone"),
+         _l('Zone of times sent without an offset, e.g. "%(example)s". Default %(default)s.',
+            example="Africa/Casablanca", default="UTC")),
+        ("time_format", _l("Time format"),
+         _l('Optional, when times are not %(iso)s: a strptime pattern, e.g. "%(example)s".',
+            iso="ISO 8601", example="%d/%m/%Y %H:%M")),
+        ("auth_header", _l("Auth header"),
+         _l('Header carrying the API key. Default "%(default)s".', default="Authorization")),
+        ("auth_scheme", _l("Auth scheme"),
+         _l('Word before the key, default "%(default)s". Empty (or "%(raw)s") sends the raw '
+            "key.", default="Bearer", raw="-")),
+        ("signature_header", _l("Webhook signature header"),
+         _l('Header with the hex %(algorithm)s of the body. Default "%(default)s".',
+            algorithm="HMAC-SHA256", default="X-Signature")),
+        ("webhook_tracking_path", _l("Webhook tracking number path"),
+         _l("Where a webhook body holds the tracking number. Dotted path into the JSON "
+            'answer, e.g. "%(example)s".', example=_PATH_EXAMPLE)),
+        ("delivery_id_header", _l("Webhook delivery id header"),
+         _l("Optional. Header with the courier's id for one delivery.")),
+        ("cancel_url", _l("Cancel URL"),
+         _l('Optional, e.g. "%(example)s".',
+            example="{base_url}/parcels/{tracking_number}/cancel")),
+        ("cancel_method", _l("Cancel method"),
+         _l('HTTP method for the cancel URL. Default "%(default)s".', default="POST")),
+        ("test_url", _l("Test URL"),
+         _l('Optional harmless GET, e.g. "%(example)s".', example="{base_url}/me")),
+        ("error_message_path", _l("Error message path"),
+         _l('Optional. Where an error answer holds its message, e.g. "%(example)s".',
+            example="error.message")),
     )
 
     # -- calls out -------------------------------------------------------------
@@ -194,9 +219,11 @@ class HttpJsonCarrier(CarrierAdapter):
         """GET test_url with the key; NotSupported when none is set."""
         url = self._url("test_url")
         if not url:
-            raise NotSupported(f"{self.config.name}: set Test URL to test the connection.")
+            raise NotSupported(_("%(carrier)s: set Test URL to test the connection.",
+                                 carrier=self.config.name))
         self._call("GET", url, need_json=False)
-        return f"{self.config.name} answered the test URL and accepted the API key."
+        return _("%(carrier)s answered the test URL and accepted the API key.",
+                 carrier=self.config.name)
 
     # -- calls in --------------------------------------------------------------
     def verify_webhook(self, headers, body: bytes) -> bool:

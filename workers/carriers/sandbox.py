@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import requests
+from flask_babel import ngettext
 
 from .base import (
     CarrierAdapter,
@@ -176,8 +177,10 @@ class SandboxCarrier(CarrierAdapter):
         if "account" not in data:
             raise self._malformed("no account in the answer")
         count = data.get("parcels", 0)
-        return (f"Connected to {self.config.name} as account {data['account']} "
-                f"({count} parcel{'' if count == 1 else 's'}).")
+        count = count if isinstance(count, int) else 0  # %(num)d below needs a number
+        return ngettext("Connected to %(carrier)s as account %(account)s (%(num)d parcel).",
+                        "Connected to %(carrier)s as account %(account)s (%(num)d parcels).",
+                        count, carrier=self.config.name, account=data["account"])
 
     # -- calls in ----------------------------------------------------------------------
     def verify_webhook(self, headers, body: bytes) -> bool:

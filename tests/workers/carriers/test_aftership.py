@@ -382,7 +382,7 @@ def test_map_status_manager_table_wins():
 def test_test_connection_counts_couriers(peer, http):
     """GET /couriers with the key says how many couriers are active."""
     peer.on("GET", f"{API}/couriers", Reply(200, json=fixture("couriers.json")))
-    assert "2 courier(s) active" in make(peer, http).test_connection()
+    assert "2 couriers active" in make(peer, http).test_connection()
     assert peer.seen("GET")[0].headers["as-api-key"] == "asak_test_key"
 
 
