@@ -74,6 +74,11 @@ def _text(msgid) -> Render:
     return lambda values: str(msgid) % values
 
 
+def _reason_and_words(values: dict) -> str:
+    """A picked reason and the agent's own words (blueprints/calls/parse.reason_note)."""
+    return f"{values['reason']} — {values['words']}"
+
+
 # Group names whose value may itself be a known phrase (a cancel reason, a nested note).
 NESTED = frozenset({"reason", "said"})
 
@@ -81,6 +86,8 @@ NESTED = frozenset({"reason", "said"})
 PATTERNS: list[tuple[re.Pattern, Render]] = [(re.compile(pattern, re.DOTALL), render) for
                                              pattern, render in [
     (r"unreachable after (?P<num>\d+) attempts", _unreachable),
+    (r"(?P<reason>[^—]+?) — (?P<words>.+)", _reason_and_words),
+    (r"by (?P<name>.+)", _text(_l("by %(name)s"))),
     (r"scanned (?P<code>.+)", _text(_l("scanned %(code)s"))),
     (r"from (?P<channel>.+)", _text(_l("from %(channel)s"))),
     (r"line (?P<sku>\S+) removed", _text(_l("line %(sku)s removed"))),

@@ -141,6 +141,7 @@ def move_by_hand(order: Order, to: str, actor: Actor, *, source: str = "manual",
     parcel = parcel_of(order.id)
     if parcel is not None and outcome.from_value != outcome.to_value:
         now = utcnow()
+        # shown translated: models/stored_text.py (raw_text is the note, reason "by …")
         db.session.add(ParcelEvent(
             parcel_id=parcel.id, carrier_id=parcel.carrier_id, occurred_at=now,
             received_at=now, source=source, raw_code="", raw_text=note[:255],

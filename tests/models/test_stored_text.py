@@ -8,6 +8,9 @@ from models.stored_text import EXACT, PATTERNS, shown
 SAMPLES = {
     "unreachable after 3 attempts": ("injoignable après 3 tentatives",
                                      "تعذّر الوصول إليه بعد 3 محاولات"),
+    "Price too high — found it cheaper": ("Prix trop élevé — found it cheaper",
+                                          "السعر مرتفع جداً — found it cheaper"),
+    "by Salma Idrissi": ("par Salma Idrissi", "بواسطة Salma Idrissi"),
     "scanned CB123456MA": ("scanné CB123456MA", "مُسح CB123456MA"),
     "from Shopify Casa": ("depuis Shopify Casa", "من Shopify Casa"),
     "line ARG-250 removed": ("ligne ARG-250 supprimée", "حُذف السطر ARG-250"),
