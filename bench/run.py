@@ -372,8 +372,9 @@ def parse_wrk(output: str) -> dict:
 
 
 def probe(base: str, paths: list[str], cookie: str | None,
-          extra: tuple[str, ...] = ()) -> str | None:
-    """Why the first paths cannot be benchmarked (a missing route, an error), or None."""
+          extra: tuple[str, ...] = (), expect: str | None = None) -> str | None:
+    """Why the first paths cannot be benchmarked (a missing route, an error, an answer
+    without the `expect`ed text such as a language's <html lang>), or None."""
     headers = {"User-Agent": USER_AGENT,
                **dict(h.split(": ", 1) for h in extra)}
     cookies = {"session": cookie} if cookie else None
@@ -391,6 +392,8 @@ def probe(base: str, paths: list[str], cookie: str | None,
                     + (f" (to {where})" if where else "")
                     + (f"; see {generate.DATA_DIR / 'gunicorn.log'}"
                        if answer.status_code >= 500 else ""))
+        if expect and expect not in answer.text:
+            return f"GET {path} answered without {expect!r}"
     return None
 
 
@@ -443,7 +446,7 @@ def run_scenario(scenario: Scenario, server: Server, wrk: str, paths: list[str],
         return intake.judge_api({**result, "status": "failed", "reason": reason} if reason
                                 else result)
     else:
-        reason = probe(server.base, paths, cookie, scenario.headers)
+        reason = probe(server.base, paths, cookie, scenario.headers, scenario.expect)
         if scenario.headers:
             wrk_options = {"headers": scenario.headers}
         if reason:

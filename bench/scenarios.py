@@ -9,7 +9,7 @@ other scenario's ratios are to baselines measured in the same run on the same se
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -26,6 +26,7 @@ from .intake import API, API_TARGET_RATIO
 PATHS = 2000
 MINIMAL = "baseline_minimal"
 LIST_MEMORY = "baseline_list_memory"
+LANGUAGE_NAMES = {"fr": "French", "ar": "Arabic"}
 
 Paths = Callable[[Connection, random.Random], list[str]]
 
@@ -51,11 +52,26 @@ class Scenario:
     kind: str = "paths"
     # Extra request headers, e.g. htmx's for a board's live poll (a fragment).
     headers: tuple[str, ...] = ()
+    # Text the first answers must contain, or the scenario fails: a language scenario's
+    # <html lang="…">, so a page that fell back to English is never measured as French.
+    expect: str | None = None
 
     @property
     def has_target(self) -> bool:
         """True when the scenario has a verdict to give."""
         return self.min_ratio is not None or self.max_p99_ms is not None
+
+
+def in_language(scenario: Scenario, code: str) -> Scenario:
+    """The same requests in another language: the bench users have no saved language, so
+    Accept-Language decides. Its baseline is the English scenario of the same run (a
+    baseline's own: its × list-memory is then that ratio)."""
+    return replace(
+        scenario, name=f"{scenario.name}_{code}",
+        description=f"{scenario.description}, in {LANGUAGE_NAMES[code]} (Accept-Language: {code})",
+        headers=(*scenario.headers, f"Accept-Language: {code}"),
+        expect=f'<html lang="{code}"', baseline=scenario.name, min_ratio=None,
+        max_p99_ms=None)
 
 
 def fixed(*paths: str) -> Paths:
@@ -182,4 +198,21 @@ SCENARIOS = [
              "request", fixed("/calls/next"), role="agent", concurrency=32,
              baseline=MINIMAL, min_ratio=0.15, max_p99_ms=50, kind="agents"),
 ]
+
+# What the languages cost: these scenarios again in French or Arabic. The in-memory list
+# goes through the same filters (money, local_time, number) as the real one, no database.
+IN_LANGUAGES = [(LIST_MEMORY, "fr"), ("orders_list", "fr"), ("orders_list", "ar"),
+                ("order_detail", "ar"), (boards.STATUS, "ar")]
+
+
+def with_languages(scenarios: list[Scenario], wanted: list[tuple[str, str]]) -> list[Scenario]:
+    """The scenarios, each wanted language version right after its English one."""
+    out = []
+    for scenario in scenarios:
+        out.append(scenario)
+        out += [in_language(scenario, code) for name, code in wanted if name == scenario.name]
+    return out
+
+
+SCENARIOS = with_languages(SCENARIOS, IN_LANGUAGES)
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
