@@ -64,7 +64,7 @@ def _test(carrier_id: int) -> dict:
                                           error=error.message)}
     except Exception as error:  # a check reports what broke; a retry would tell no more
         log.exception("Testing %s failed unexpectedly", name)
+        broke = f"{error.__class__.__name__}: {error}"
         return {"ok": False, "message": _("%(carrier)s: the test broke (%(error)s).",
-                                          carrier=name,
-                                          error=f"{error.__class__.__name__}: {error}")}
+                                          carrier=name, error=broke)}
     return {"ok": True, "message": message}
