@@ -86,6 +86,8 @@ NESTED = frozenset({"reason", "said"})
 PATTERNS: list[tuple[re.Pattern, Render]] = [(re.compile(pattern, re.DOTALL), render) for
                                              pattern, render in [
     (r"unreachable after (?P<num>\d+) attempts", _unreachable),
+    (r"(?P<said>.+?) Cancel it with (?P<supplier>.+?) by hand: (?P<reason>.+)",
+     _text(_l("%(said)s Cancel it with %(supplier)s by hand: %(reason)s"))),
     (r"(?P<reason>[^—]+?) — (?P<words>.+)", _reason_and_words),
     (r"by (?P<name>.+)", _text(_l("by %(name)s"))),
     (r"scanned (?P<code>.+)", _text(_l("scanned %(code)s"))),

@@ -229,6 +229,7 @@ def finish_cancel(so: SupplierOrder, *, told: bool, message: str = "",
              note=f"canceled with {so.supplier.name}: {so.cancel_reason}",
              cancel_requested_at=None)
     else:
+        # shown translated: models/stored_text.py
         move(so, S.CANCELED, Actor.system("cancel"), now=now,
              note=f"{message} Cancel it with {so.supplier.name} by hand: {so.cancel_reason}",
              cancel_requested_at=None, manual_follow_up=True)

@@ -11,6 +11,9 @@ SAMPLES = {
     "Price too high — found it cheaper": ("Prix trop élevé — found it cheaper",
                                           "السعر مرتفع جداً — found it cheaper"),
     "by Salma Idrissi": ("par Salma Idrissi", "بواسطة Salma Idrissi"),
+    "Timed out. Cancel it with Atlas Supply by hand: Wrong number": (
+        "Timed out. Annulez-la à la main auprès de Atlas Supply : Mauvais numéro",
+        "Timed out. ألغه يدويًا لدى Atlas Supply: رقم خاطئ"),
     "scanned CB123456MA": ("scanné CB123456MA", "مُسح CB123456MA"),
     "from Shopify Casa": ("depuis Shopify Casa", "من Shopify Casa"),
     "line ARG-250 removed": ("ligne ARG-250 supprimée", "حُذف السطر ARG-250"),
