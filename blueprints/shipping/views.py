@@ -200,6 +200,7 @@ def move_each(order_ids: list[int], to: str, actor: Actor) -> Report:
     """Move each selected order (refusals stop only themselves) and report order by order."""
     label = str(SHIPPING_INFO[to].label)
     report = Report(label)
+    # shown translated: models/stored_text.py
     for order_id, moved, reason in move_many(order_ids, to, actor,
                                              note="bulk action on the shipping desk"):
         report.lines.append(Line(order_id, moved,
