@@ -10,7 +10,7 @@ help:
 	@echo "make run     set up the venv, migrate, seed demo data and serve on http://127.0.0.1:5000/"
 	@echo "make test    run the test suite on SQLite, then on PostgreSQL if TEST_DATABASE_URL is set"
 	@echo "make lint    ruff check"
-	@echo "make vendor  re-fetch the pinned htmx, Pico CSS and Swagger UI into static/vendor/"
+	@echo "make vendor  re-fetch the pinned htmx, Pico CSS, Swagger UI (static/vendor/) and axe-core (tests/browser/vendor/)"
 	@echo "make clean   delete .venv/ and instance/ (including the demo database)"
 	@echo "Variables: PYTHON=$(PYTHON) (interpreter for the venv), PYTEST_ARGS=..."
 
