@@ -16,6 +16,7 @@ from models.stored_text import shown
 # Code -> the language's own name, as the picker shows it.
 LANGUAGES = {"en": "English", "fr": "Français", "ar": "العربية"}
 RTL = frozenset({"ar"})
+_LANGUAGE_KEY = "codboard.language"
 MACHINE_BLUEPRINTS = frozenset({"api", "sandbox"})
 # Formats follow the language; Arabic screens use Morocco's conventions (Latin digits).
 FORMAT_LOCALES = {"en": "en", "fr": "fr", "ar": "ar_MA"}
@@ -34,6 +35,18 @@ def select_locale() -> str:
 
 def language() -> str:
     """The current request's language code."""
+    # Asked a few hundred times per list page (each money, time and badge): kept on the
+    # request once known, since Flask-Babel's own lookup costs microseconds per call.
+    if has_request_context():
+        code = request.environ.get(_LANGUAGE_KEY)
+        if code is None:
+            code = request.environ[_LANGUAGE_KEY] = _locale_language()
+        return code
+    return _locale_language()
+
+
+def _locale_language() -> str:
+    """The language of Flask-Babel's locale for this context."""
     locale = get_locale()
     return locale.language if locale is not None and locale.language in LANGUAGES else "en"
 
