@@ -29,6 +29,11 @@ def log_in(page: Page, live_server: str, username: str) -> None:
     expect(page).to_have_url(f"{live_server}/shipping/")
 
 
+def scan_script_ready(page: Page) -> None:
+    """Wait for scan.js (deferred): a test types faster than a page loads, a scanner does not."""
+    page.wait_for_function("window.codboardScan === true")
+
+
 def test_scan_mode_packs_refuses_and_undoes_without_losing_focus(
     page: Page, live_server, make_user, parcel_order
 ):
@@ -40,6 +45,7 @@ def test_scan_mode_packs_refuses_and_undoes_without_losing_focus(
     expect(page.get_by_role("heading", level=1)).to_have_text("Scan mode")
     field = page.locator("#scan-code")
     expect(field).to_be_focused()
+    scan_script_ready(page)
     desk = page.locator("#scan-desk")
     scans = page.locator("#scans > li")
 
@@ -160,6 +166,7 @@ def test_scan_mode_in_arabic_right_to_left(page: Page, live_server, make_user, p
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     field = page.locator("#scan-code")
     expect(field).to_be_focused()
+    scan_script_ready(page)
     page.keyboard.type(f"#{order.id}")
     page.keyboard.press("Enter")
     entry = page.locator("#scans > li").first

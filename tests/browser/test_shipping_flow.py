@@ -42,6 +42,7 @@ def test_a_confirmed_order_travels_and_comes_back_into_stock_once(
     expect(desk.locator("code.tracking-number")).to_have_text(tracking)
 
     desk.goto(f"{live_server}/shipping/scan")
+    desk.wait_for_function("window.codboardScan === true")  # scan.js is deferred
     desk.keyboard.type(f"#{order.id}\n")
     expect(desk.locator("#scans li").first).to_contain_text(f"Packed #{order.id}")
 
