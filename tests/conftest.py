@@ -175,6 +175,16 @@ def login(app, make_user):
 
 
 @pytest.fixture
+def speaker(login, make_user):
+    """speaker(role, language) -> a client of a user whose saved language is `language`."""
+
+    def make(role: str, language: str):
+        return login(make_user(role=role, language=language))
+
+    return make
+
+
+@pytest.fixture
 def run_jobs(app):
     """Run every queued job in this process with a real RQ worker; fail loudly on job errors."""
     from rq import SimpleWorker

@@ -17,6 +17,11 @@ def squash(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
+def html_tag(resp) -> str:
+    """The page's opening <html> tag (its lang and dir)."""
+    return re.search(r"<html[^>]*>", resp.get_data(as_text=True)).group(0)
+
+
 def location(resp) -> tuple[str, dict[str, list[str]]]:
     """Path and query of a redirect's Location header."""
     parts = urlsplit(resp.headers["Location"])

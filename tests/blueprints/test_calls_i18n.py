@@ -8,7 +8,7 @@ import pytest
 from models import utcnow
 from models.phones import normalize_phone
 
-from .pages import squash
+from .pages import html_tag, squash
 from .test_calls import body, card_order, error_box, next_call, record, strip, visible
 
 ANNOUNCE = re.compile(r'<div id="call-announce" hx-swap-oob="innerHTML">(.*?)</div>', re.S)
@@ -26,21 +26,6 @@ def lead(make_order, make_product):
                           **overrides)
 
     return make
-
-
-@pytest.fixture
-def speaker(login, make_user):
-    """speaker(role, language) -> a client of a user whose saved language is `language`."""
-
-    def make(role: str, language: str):
-        return login(make_user(role=role, language=language))
-
-    return make
-
-
-def html_tag(resp) -> str:
-    """The page's <html ...> tag."""
-    return re.search(r"<html[^>]*>", body(resp)).group(0)
 
 
 def announced(resp) -> str:

@@ -10,7 +10,7 @@ from extensions import db
 from models import SupplierSku
 
 from .dropship_support import make_supplier_order_fixture, words  # noqa: F401
-from .pages import text
+from .pages import html_tag, text
 
 
 @pytest.fixture
@@ -21,11 +21,6 @@ def speaking(login, make_user):
         return login(make_user(role=role, language=language))
 
     return speaking
-
-
-def html_tag(resp) -> str:
-    """The page's <html> start tag (its lang and dir)."""
-    return re.search(r"<html[^>]*>", resp.get_data(as_text=True)).group(0)
 
 
 # --- the Orders screen -------------------------------------------------------------------

@@ -10,18 +10,8 @@ import pytest
 from extensions import db
 from models import User
 
-from .pages import squash, text
+from .pages import html_tag, squash, text
 from .test_csv_import import MIXED, send
-
-
-@pytest.fixture
-def speaker(login, make_user):
-    """speaker(role, language) -> a client of a user whose saved language is `language`."""
-
-    def make(role: str, language: str):
-        return login(make_user(role=role, language=language))
-
-    return make
 
 
 @pytest.fixture
@@ -30,11 +20,6 @@ def shop(make_channel, make_product):
     make_product(sku="TSHIRT-M", name="T-shirt M", price_cents=14900)
     make_product(sku="CAP-BLACK", name="Black cap", price_cents=5000)
     return make_channel(name="Souk", code="souk")
-
-
-def html_tag(resp) -> str:
-    """The page's <html ...> tag."""
-    return re.search(r"<html[^>]*>", resp.get_data(as_text=True)).group(0)
 
 
 def visible(resp) -> str:

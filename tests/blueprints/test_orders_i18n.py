@@ -9,7 +9,7 @@ from extensions import db
 from models import Actor, Order, User
 from models.orders.operations import edit_order
 
-from .pages import location, squash, text
+from .pages import html_tag, location, squash, text
 
 # Babel writes French and Arabic numbers with narrow or no-break spaces.
 SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
@@ -24,11 +24,6 @@ def field_errors(resp) -> list[str]:
     """The messages shown under the login form's fields."""
     return [squash(m) for m in re.findall(r'<small class="field-error">(.*?)</small>',
                                           text(resp), re.S)]
-
-
-def html_tag(resp) -> str:
-    """The page's opening <html> tag."""
-    return re.search(r"<html[^>]*>", resp.get_data(as_text=True)).group(0)
 
 
 def as_reader(login, make_user, language: str = "", role: str = "manager"):

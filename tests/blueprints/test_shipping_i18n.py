@@ -13,24 +13,9 @@ from models.orders.operations import change_confirmation
 from models.shipping.detection import validate_rule
 from models.shipping.operations import NO_CARRIER_ERROR, record_failure
 
-from .pages import squash, text
+from .pages import html_tag, squash, text
 
 MISSING_ORDER = 999_999
-
-
-@pytest.fixture
-def speaker(login, make_user):
-    """speaker(role, language) -> a client of a user whose saved language is `language`."""
-
-    def make(role: str, language: str):
-        return login(make_user(role=role, language=language))
-
-    return make
-
-
-def html_tag(resp) -> str:
-    """The page's <html ...> tag."""
-    return re.search(r"<html[^>]*>", resp.get_data(as_text=True)).group(0)
 
 
 def visible(resp) -> str:
