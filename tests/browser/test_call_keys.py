@@ -13,10 +13,11 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from extensions import db
-from models import AuditEvent, Order, utcnow
+from models import Order, utcnow
+
+from .test_calls import outcomes
 
 TIMEOUT = 5_000
 KEYS = ["1", "2", "3", "4", "5", "n", "N"]
@@ -50,15 +51,6 @@ def call(page: Page, live_server, make_user, make_order, make_product):
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
     return {"page": page, "card": card, "first": first, "second": second, "posted": posted}
-
-
-def outcomes(order_id: int) -> list[str]:
-    """The confirmation values recorded on an order, oldest first."""
-    db.session.rollback()
-    return list(db.session.execute(
-        select(AuditEvent.to_value).where(AuditEvent.order_id == order_id,
-                                          AuditEvent.kind == "confirmation")
-        .order_by(AuditEvent.id)).scalars())
 
 
 def press_all(page: Page) -> None:
