@@ -11,6 +11,7 @@ from models import SupplierSku
 
 from .dropship_support import make_supplier_order_fixture, words  # noqa: F401
 from .pages import html_tag, text
+from .test_dropship_orders import resolve_form
 
 
 @pytest.fixture
@@ -93,16 +94,6 @@ def test_the_resolve_form_reads_in_arabic(speaking, make_supplier_order):
     body = text(resp)
     assert ">حفظ</button>" in body and ">حفظ ومعالجة</button>" in body
     assert f'<bdi dir="ltr">{so.reference}</bdi>' in body
-
-
-def resolve_form(so, **changes) -> dict:
-    """The Resolve form as the browser posts it, with changes."""
-    line = so.lines[0]
-    data = {"version": str(so.version), "customer_name": so.customer_name, "phone": so.phone,
-            "address": so.address, "city": so.city, "shipping_method": so.shipping_method,
-            f"quantity-{line.id}": str(line.quantity), f"sku-{line.id}": line.supplier_sku}
-    data.update(changes)
-    return data
 
 
 def test_a_refused_resolve_tells_a_french_user_why_in_french(speaking, make_supplier_order):
