@@ -17,6 +17,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     db.init_app(app)
+    from models import crypto
+
+    crypto.init_app(app)
     end_read_only_transactions(app)
     migrate.init_app(app, db)
     login_manager.init_app(app)

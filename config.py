@@ -31,10 +31,30 @@ def _secret_key() -> str:
         return key
 
 
+def _secrets_keys() -> list[str]:
+    """CODBOARD_SECRETS_KEY (comma-separated Fernet keys, newest first), else a key kept
+    in instance/secrets_key; never derived from SECRET_KEY."""
+    if os.environ.get("CODBOARD_SECRETS_KEY"):
+        return [k.strip() for k in os.environ["CODBOARD_SECRETS_KEY"].split(",") if k.strip()]
+    path = INSTANCE_DIR / "secrets_key"
+    try:
+        return [path.read_text().strip()]
+    except FileNotFoundError:
+        from cryptography.fernet import Fernet
+
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        key = Fernet.generate_key().decode()
+        path.write_text(key)
+        path.chmod(0o600)
+        return [key]
+
+
 class Config:
     """Every setting codboard reads; each can be overridden by an environment variable."""
 
     SECRET_KEY = _secret_key()
+    # Encrypts partner credentials at rest (models/crypto.py); rotate with `flask rotate-secrets`.
+    SECRETS_KEYS = _secrets_keys()
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'codboard.db'}"
     )

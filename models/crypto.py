@@ -1,0 +1,90 @@
+"""Secrets at rest: partner credentials are Fernet-encrypted with a key kept apart from
+SECRET_KEY, so a database dump alone gives no working credential."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+# Marks a stored value as ciphertext; a value without it is legacy plain text that
+# `flask rotate-secrets` (and migration 0012) encrypts.
+PREFIX = "enc1:"
+EXTENSION = "codboard_crypto"
+
+
+class SecretsKeyError(RuntimeError):
+    """A stored secret cannot be read with the configured keys."""
+
+
+def keyring(keys: list[str]) -> MultiFernet:
+    """The first key encrypts; every key decrypts (old keys stay until rotation is done)."""
+    if not keys:
+        raise SecretsKeyError("no secrets key configured (CODBOARD_SECRETS_KEY)")
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+def init_app(app: Flask) -> None:
+    """Build the app's keyring from SECRETS_KEYS."""
+    app.extensions[EXTENSION] = keyring(list(app.config["SECRETS_KEYS"]))
+
+
+def _current() -> MultiFernet:
+    """The keyring of the running app."""
+    if not has_app_context():
+        raise SecretsKeyError("secrets are read and written inside an app context")
+    return current_app.extensions[EXTENSION]
+
+
+def encrypt(plain: str, ring: MultiFernet | None = None) -> str:
+    """Ciphertext for a secret, with the current key."""
+    return PREFIX + (ring or _current()).encrypt(plain.encode()).decode()
+
+
+def decrypt(stored: str, ring: MultiFernet | None = None) -> str:
+    """The plain secret; legacy plain text passes through unchanged."""
+    if not stored.startswith(PREFIX):
+        return stored
+    try:
+        return (ring or _current()).decrypt(stored[len(PREFIX):].encode()).decode()
+    except InvalidToken as error:
+        raise SecretsKeyError("a stored secret does not open with CODBOARD_SECRETS_KEY") from error
+
+
+def rotate(stored: str, ring: MultiFernet | None = None) -> str:
+    """The same secret re-encrypted with the current key (plain text gets encrypted)."""
+    ring = ring or _current()
+    if not stored.startswith(PREFIX):
+        return encrypt(stored, ring)
+    try:
+        return PREFIX + ring.rotate(stored[len(PREFIX):].encode()).decode()
+    except InvalidToken as error:
+        raise SecretsKeyError("a stored secret does not open with CODBOARD_SECRETS_KEY") from error
+
+
+def is_encrypted(stored: str | None) -> bool:
+    """True when the stored value is ciphertext (or empty)."""
+    return not stored or stored.startswith(PREFIX)
+
+
+def masked(plain: str | None) -> str:
+    """What a screen shows of a secret: never more than its last four characters."""
+    if not plain:
+        return ""
+    return "•" * 8 + (plain[-4:] if len(plain) >= 12 else "")
+
+
+class EncryptedText(TypeDecorator):
+    """A text column stored Fernet-encrypted; Python code sees plain text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Encrypt on the way in."""
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        """Decrypt on the way out."""
+        return None if value is None else decrypt(value)
