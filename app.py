@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         home,
         intake,
         orders,
+        security_headers,
         settings,
         shipping,
         stock,
@@ -52,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     auth.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     for module in (auth, home, calls, orders, shipping, stock, boards, settings, system, api,
                    intake, dropship):
         app.register_blueprint(module.bp)

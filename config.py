@@ -64,6 +64,9 @@ class Config:
     # `make run` logins work; production sets SECURE_COOKIES=1.
     SESSION_COOKIE_SECURE = _bool("SECURE_COOKIES", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Behind one TLS-terminating proxy: believe its X-Forwarded-Proto/-For/-Host, so https
+    # requests get HSTS and secure redirects. Only when the app is reachable through it alone.
+    TRUST_PROXY = _bool("TRUST_PROXY", False)
     SESSION_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
