@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from config import Config
+from config import INSTANCE_DIR, Config
 from extensions import csrf, db, htmx, login_manager, migrate
 from models.base import end_read_only_transactions
 
@@ -21,7 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     crypto.init_app(app)
     end_read_only_transactions(app)
-    migrate.init_app(app, db)
+    # Absolute, so `flask db upgrade` works from any directory and from an installed copy.
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -82,5 +83,5 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _instance_path() -> str:
-    """instance/ beside this file, where the SQLite database and secrets live."""
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance")
+    """Where the SQLite database and generated keys live (CODBOARD_INSTANCE, else instance/)."""
+    return str(INSTANCE_DIR)

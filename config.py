@@ -5,7 +5,9 @@ import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = BASE_DIR / "instance"
+# Writable state (SQLite database, generated keys): beside the code unless CODBOARD_INSTANCE
+# names another directory, as an installed (read-only) copy needs.
+INSTANCE_DIR = Path(os.environ.get("CODBOARD_INSTANCE") or BASE_DIR / "instance").resolve()
 
 
 def _bool(name: str, default: bool) -> bool:
