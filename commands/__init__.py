@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-user, seed-demo and check-counters."""
+"""Flask CLI commands: create-user, seed-demo, check-counters and rotate-secrets."""
 
 import click
 from flask import Flask
@@ -6,16 +6,21 @@ from sqlalchemy import select
 
 from extensions import db
 from models import User
+from models.passwords import password_problem
 from models.status import Role
 
+from .check import check_command
 from .counters import check_counters_command
+from .secrets import rotate_secrets_command
 
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(check_command)
     app.cli.add_command(check_counters_command)
+    app.cli.add_command(rotate_secrets_command)
 
 
 @click.command("create-user")
@@ -27,8 +32,9 @@ def create_user(username: str, role: str, name: str, password: str) -> None:
     """Create a user who can log in."""
     if db.session.execute(select(User).filter_by(username=username)).scalar_one_or_none():
         raise click.ClickException(f"user {username!r} already exists")
-    if len(password) < 8:
-        raise click.ClickException("use a password of at least 8 characters")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     user = User(username=username, name=name, role=role)
     user.set_password(password)
     db.session.add(user)

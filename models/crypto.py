@@ -12,6 +12,9 @@ from sqlalchemy.types import TypeDecorator
 # `flask rotate-secrets` (and migration 0012) encrypts.
 PREFIX = "enc1:"
 EXTENSION = "codboard_crypto"
+# Secrets kept inside a JSON settings column ("table.column" -> keys), stored as ciphertext
+# like an EncryptedText column: Shopify's client secret from before a rotation.
+SEALED_SETTINGS: dict[str, tuple[str, ...]] = {"channels.settings": ("previous_webhook_secret",)}
 
 
 class SecretsKeyError(RuntimeError):
@@ -22,7 +25,16 @@ def keyring(keys: list[str]) -> MultiFernet:
     """The first key encrypts; every key decrypts (old keys stay until rotation is done)."""
     if not keys:
         raise SecretsKeyError("no secrets key configured (CODBOARD_SECRETS_KEY)")
-    return MultiFernet([Fernet(key.encode()) for key in keys])
+    fernets = []
+    for number, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key.encode()))
+        except ValueError:
+            # The key itself is never echoed: it may be a real one with a typo.
+            raise SecretsKeyError(
+                f"CODBOARD_SECRETS_KEY: key {number} of {len(keys)} is not a Fernet key "
+                "(44 characters of url-safe base64, as Fernet.generate_key() prints)") from None
+    return MultiFernet(fernets)
 
 
 def init_app(app: Flask) -> None:
@@ -68,11 +80,46 @@ def is_encrypted(stored: str | None) -> bool:
     return not stored or stored.startswith(PREFIX)
 
 
+def opens_with_newest(stored: str) -> bool:
+    """True when the ciphertext is under the first (current) key, False under an older one."""
+    newest = Fernet(list(current_app.config["SECRETS_KEYS"])[0].encode())
+    try:
+        newest.decrypt(stored[len(PREFIX):].encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def seal_settings(settings: dict | None) -> dict:
+    """A settings dict to store: its secret keys encrypted (already sealed ones kept)."""
+    sealed = dict(settings or {})
+    for key in _settings_keys():
+        value = sealed.get(key)
+        if isinstance(value, str) and value and not value.startswith(PREFIX):
+            sealed[key] = encrypt(value)
+    return sealed
+
+
+def open_settings(settings: dict | None) -> dict:
+    """A stored settings dict as an adapter wants it: its secret keys in plain text."""
+    opened = dict(settings or {})
+    for key in _settings_keys():
+        if isinstance(opened.get(key), str):
+            opened[key] = decrypt(opened[key])
+    return opened
+
+
+def _settings_keys() -> set[str]:
+    """Every settings key that holds a secret."""
+    return {key for keys in SEALED_SETTINGS.values() for key in keys}
+
+
 def masked(plain: str | None) -> str:
-    """What a screen shows of a secret: never more than its last four characters."""
+    """What a screen shows of a secret: its last four characters, and only for long ones."""
     if not plain:
         return ""
-    return "•" * 8 + (plain[-4:] if len(plain) >= 12 else "")
+    # Four characters of a short secret would give away most of it.
+    return f"•••• {plain[-4:]}" if len(plain) >= 12 else "•••• (set)"
 
 
 class EncryptedText(TypeDecorator):

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Timestamps, db
+from models.crypto import EncryptedText
 
 
 class Warehouse(Timestamps, db.Model):
@@ -37,8 +38,9 @@ class Supplier(Timestamps, db.Model):
     base_url: Mapped[str | None] = mapped_column(String(255))
     # Adapter settings (endpoint paths, field and status mappings); never secrets.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
-    # The bearer token its API wants: written by managers, never shown back in full.
-    api_key: Mapped[str | None] = mapped_column(String(255))
+    # The bearer token its API wants: written by managers, never shown back in full,
+    # stored encrypted (models/crypto.py).
+    api_key: Mapped[str | None] = mapped_column(EncryptedText)
     # The method used when no shipping mapping matches the order's rate name.
     default_shipping_method: Mapped[str] = mapped_column(String(120), default="",
                                                          server_default="")

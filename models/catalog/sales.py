@@ -6,6 +6,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Timestamps, db
+from models.crypto import EncryptedText
 
 
 class Channel(Timestamps, db.Model):
@@ -37,11 +38,12 @@ class Channel(Timestamps, db.Model):
     base_url: Mapped[str | None] = mapped_column(String(255))
     # Adapter settings (API version, shop domain); never secrets.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Secrets: written by managers, never shown back in full. api_secret is the second
-    # half of a key pair (WooCommerce's consumer secret).
-    api_key: Mapped[str | None] = mapped_column(String(255))
-    api_secret: Mapped[str | None] = mapped_column(String(255))
-    webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    # Secrets: written by managers, never shown back in full, stored encrypted
+    # (models/crypto.py). api_secret is the second half of a key pair (WooCommerce's
+    # consumer secret).
+    api_key: Mapped[str | None] = mapped_column(EncryptedText)
+    api_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
     # Parcels of this channel's orders go here when nothing better is known.
     default_carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
     # Polling: where the last page ended, and the channel's health.
@@ -73,7 +75,7 @@ class Carrier(Timestamps, db.Model):
     # Adapter settings (URL templates, JSON paths, AfterShip slug); never secrets.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     # Secrets: written by managers, never shown back in full.
-    api_key: Mapped[str | None] = mapped_column(String(255))
-    webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    api_key: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
     last_sync_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -19,6 +19,7 @@ from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db
 from models.catalog.sales import Carrier, Channel
+from models.crypto import seal_settings
 from models.dropship.operations import PROCESS_MODES
 from models.shipping.carriers import CODE, CODE_MAX, KEEP, SECRET_MAX, Keep, invalid
 
@@ -185,7 +186,8 @@ def _settings(channel: Channel | None, data: ChannelFields, webhook_secret) -> d
     """The adapter settings to store: the API version for Shopify, kept keys of the kind.
 
     Shopify keeps signing with the old webhook secret for a while after it is rotated,
-    so a replaced secret is kept as previous_webhook_secret (the adapter accepts both).
+    so a replaced secret is kept as previous_webhook_secret (the adapter accepts both),
+    encrypted like the columns (models/crypto.py SEALED_SETTINGS).
     """
     same_kind = channel is not None and channel.kind == data.kind
     settings = dict(channel.settings or {}) if same_kind else {}
@@ -197,7 +199,7 @@ def _settings(channel: Channel | None, data: ChannelFields, webhook_secret) -> d
         elif not isinstance(webhook_secret, Keep) and channel is not None \
                 and channel.webhook_secret and channel.webhook_secret != webhook_secret:
             settings["previous_webhook_secret"] = channel.webhook_secret
-    return settings
+    return seal_settings(settings)
 
 
 def save_channel(channel: Channel | None, data: ChannelFields, actor: Actor) -> Channel:

@@ -16,6 +16,7 @@ from models.actor import Actor
 from models.audit import AuditEvent, audit_row
 from models.base import db
 from models.catalog import Carrier
+from models.crypto import masked
 from models.errors import InvalidInput
 from models.status import Shipping
 
@@ -321,10 +322,7 @@ def unmapped_counts() -> dict[int, int]:
 
 def mask(secret: str | None) -> str:
     """A stored secret as shown back: its last four characters, and only for long ones."""
-    if not secret:
-        return ""
-    # Four characters of a short secret would give away most of it.
-    return f"•••• {secret[-4:]}" if len(secret) >= 12 else "•••• (set)"
+    return masked(secret)
 
 
 __all__ = [

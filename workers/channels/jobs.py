@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from models.base import db, utcnow
 from models.catalog.sales import Channel
+from models.crypto import open_settings
 from models.errors import Conflict
 from models.intake.channel_orders import apply_channel_orders
 from models.intake.news import channels_with_news, due_news, record_failed, record_sent
@@ -33,7 +34,7 @@ def channel_config(channel: Channel) -> ChannelConfig:
     return ChannelConfig(
         id=channel.id, code=channel.code, name=channel.name, kind=channel.kind,
         base_url=channel.base_url, api_key=channel.api_key, api_secret=channel.api_secret,
-        webhook_secret=channel.webhook_secret, settings=dict(channel.settings or {}),
+        webhook_secret=channel.webhook_secret, settings=open_settings(channel.settings),
         timeout=current_app.config["HTTP_TIMEOUT"])
 
 
