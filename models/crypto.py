@@ -129,8 +129,8 @@ class EncryptedText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        """Encrypt on the way in."""
-        return None if value is None else encrypt(value)
+        """Encrypt on the way in (an empty value stays empty: there is nothing to hide)."""
+        return value if not value else encrypt(value)
 
     def process_result_value(self, value, dialect):
         """Decrypt on the way out."""
