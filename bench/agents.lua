@@ -29,7 +29,7 @@ function setup(thread)
 end
 
 function init(args)
-  order_id, version, n, bad, codes = nil, nil, 0, 0, {}
+  order_id, version, n, bad, codes, conflicts = nil, nil, 0, 0, {}, 0
   headers = {
     ["Cookie"] = "session=" .. cookie, ["X-CSRFToken"] = csrf, ["HX-Request"] = "true",
     ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -47,7 +47,7 @@ function request()
 end
 
 function response(status, hdrs, body)
-  count_status(status)
+  if status == 409 then conflicts = conflicts + 1 else count_status(status) end
   order_id = string.match(body, 'data%-order="(%d+)"')
   version = string.match(body, 'name="version" value="(%d+)"')
   if not version then order_id = nil end
@@ -55,4 +55,7 @@ end
 
 function done(summary, latency, requests)
   report_status(threads)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("conflicts") end
+  io.write(string.format("bench-agents conflicts=%d\n", total))
 end

@@ -70,6 +70,12 @@ def top_up_stock(database_url: str) -> None:
     engine.dispose()
 
 
+def conflicts(output: str) -> int:
+    """The 409 answers agents.lua counted apart: outcomes for a card that changed meanwhile."""
+    found = re.search(r"bench-agents conflicts=(\d+)", output)
+    return int(found.group(1)) if found else 0
+
+
 def claims_since(database_url: str, since: datetime) -> tuple[int, int]:
     """(claims made since `since`, orders claimed more than once since then)."""
     engine = create_engine(database_url)

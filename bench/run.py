@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 
 from workers.redis_server import PrivateRedis, free_port, redis_answers
 
-from . import agents, dropship, generate, intake, shipping
+from . import agents, dropship, generate, intake, mixed, shipping
 from .report import render_markdown
 from .scenarios import BY_NAME, LIST_MEMORY, MINIMAL, SCENARIOS, Scenario
 from .shipping import stop_group
@@ -52,7 +52,10 @@ WRK_TIMEOUT = "10s"
 # Above this share of the machine used by other programs, a scenario's figures are flagged.
 DISTURBED_CPU_PERCENT = 10
 # The measurements that are not wrk scenarios (--only accepts them too).
-EXTRAS = (*shipping.MEASUREMENTS, *intake.MEASUREMENTS, *dropship.MEASUREMENTS)
+EXTRAS = (*shipping.MEASUREMENTS, *intake.MEASUREMENTS, *dropship.MEASUREMENTS,
+          *mixed.MEASUREMENTS)
+# Run only when asked for with --only (the mixed load takes minutes and changes the data).
+OPT_IN = mixed.MEASUREMENTS
 # With --wait-quiet, a scenario starts once the idle machine is less busy than this.
 QUIET_PERCENT = 10
 
@@ -484,6 +487,8 @@ def _measured(scenario: Scenario, server: Server, wrk: str, paths_file: Path,
     if scenario.kind == "agents":
         result["claims"], result["double_claims"] = agents.claims_since(
             server.database_url, started)
+        # At most one per agent: its stale card when the run began (bench/agents.lua).
+        result["conflicts"] = agents.conflicts(figures["output"])
     result["cpu_percent"] = cpu.stop()
     result["disturbed"] = result["cpu_percent"]["other"] > DISTURBED_CPU_PERCENT
     pct = figures["percentiles_ms"]
@@ -500,6 +505,9 @@ def _measured(scenario: Scenario, server: Server, wrk: str, paths_file: Path,
     if result.get("double_claims"):
         result.update(status="failed",
                       reason=f"{result['double_claims']} orders were claimed twice")
+    elif result.get("conflicts", 0) > scenario.concurrency:
+        result.update(status="failed", reason=f"{result['conflicts']} outcomes answered 409, "
+                      "more than one stale card per agent")
     elif errors or not figures["requests"] or None in (result["p50_ms"], result["p99_ms"]):
         codes = ", ".join(f"{c}×{n}" for c, n in figures["status_codes"].items())
         sockets = ", ".join(f"{k} {v}" for k, v in figures["socket_errors"].items() if v)
@@ -648,7 +656,8 @@ def line(result: dict) -> str:
              + f"  other CPU {result['cpu_percent']['other']:.0f}%"
              + ("  (DISTURBED: other programs were busy)" if result["disturbed"] else ""))
     if "double_claims" in result:
-        text_ += f"  claims {result['claims']}, double claims {result['double_claims']}"
+        text_ += (f"  claims {result['claims']}, double claims {result['double_claims']},"
+                  f" conflicts (409) {result.get('conflicts', 0)}")
     if result.get("webhook"):
         hooks = result["webhook"]
         text_ += (f"  stored {hooks['stored_rows']} rows for {hooks['accepted_202']} × 202,"
@@ -694,7 +703,7 @@ def chosen(only: list[str] | None) -> tuple[list[Scenario], list[str]]:
     """The wrk scenarios (the two baselines always, and any other baseline a chosen
     scenario is compared to) and the other measurements to run."""
     if not only:
-        return list(SCENARIOS), list(EXTRAS)
+        return list(SCENARIOS), [m for m in EXTRAS if m not in OPT_IN]
     unknown = set(only) - {s.name for s in SCENARIOS} - set(EXTRAS)
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -802,6 +811,12 @@ def main(argv: list[str] | None = None) -> int:
                 measurements.append(dropship.measure_bulk(
                     url, lambda redis: Server(url, redis, settings), USER_AGENT))
                 say(dropship.line(measurements[-1]))
+            if mixed.MIXED in extras:
+                # Its own gunicorn (same settings, the sandbox on), rq worker, rq cron, Redis.
+                measurements.append(mixed.measure(
+                    url, lambda redis: Server(url, redis, settings), quick))
+                say(mixed.line(measurements[-1]))
+                print(mixed.markdown(measurements[-1]))
     except RunError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
