@@ -1,6 +1,6 @@
 """The call screen for agents, and the team view and settings for managers."""
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,10 +20,9 @@ from models.calls.queue import (
 )
 from models.errors import DomainError, InvalidInput
 from models.orders.agent_days import AgentDay, agent_day, local_day
-from models.status import Effect, Role
-from workers.shipping import request_registration
-from workers.suppliers.jobs import request_due_processing
+from models.status import Role
 
+from ..delayed import start_due
 from ..web import MAX_ID, form_error, get_or_404, is_fragment, render, role_required
 from . import bp
 from .announce import recorded_sentence
@@ -32,10 +31,11 @@ from .parse import callback_time, line_changes, reason_note
 
 
 def _screen(agent_id: int, order, status: int = 200, error: DomainError | None = None,
-            typed=None, day: AgentDay | None = None, announce: str = ""):
+            typed=None, day: AgentDay | None = None, announce: str = "", due=()):
     """The agent's screen, or for htmx the call area (card) with the strip out of band.
 
-    `announce` (after an outcome) goes to the live region and moves focus to the new card.
+    `announce` (after an outcome) goes to the live region and moves focus to the new card;
+    the jobs `due` start once committed, and a delay among them is announced too.
     """
     card = call_card(order) if order is not None else None
     context = {
@@ -50,6 +50,8 @@ def _screen(agent_id: int, order, status: int = 200, error: DomainError | None =
     # The outcome and claim of this request, if any, become visible together with the
     # card read in the same transaction.
     db.session.commit()
+    if delayed := start_due(due):
+        context["announce"] = f"{announce} {delayed}".strip()
     if is_fragment():
         return render("calls/_call_area.html", status=status, oob=True, **context)
     return render("calls/agent.html", status=status, **context)
@@ -102,21 +104,13 @@ def outcome(order_id: int):
         return _refused(actor.user_id, order_id, error)
     if not is_fragment():
         db.session.commit()
-        _after_commit(recorded.outcome.due)
+        if delayed := start_due(recorded.outcome.due):
+            flash(delayed, "info")
         return redirect(url_for("calls.index"), code=303)
     said = recorded_sentence(order_id, form.outcome.data,
                              next_order.id if next_order is not None else None)
-    response = _screen(actor.user_id, next_order, day=recorded.day, announce=said)
-    _after_commit(recorded.outcome.due)
-    return response
-
-
-def _after_commit(due) -> None:
-    """Start the work a committed outcome made due (a confirmed parcel to register)."""
-    if Effect.REGISTER_PARCEL in due:
-        request_registration()
-    if Effect.SUBMIT_TO_SUPPLIER in due:
-        request_due_processing()
+    return _screen(actor.user_id, next_order, day=recorded.day, announce=said,
+                   due=recorded.outcome.due)
 
 
 def _refused(agent_id: int, order_id: int, error: DomainError):

@@ -12,9 +12,8 @@ from models.calls.card import phone_history
 from models.intake.manual import enter_order
 from models.phones import is_valid_phone, normalize_phone
 from models.status import Confirmation, PushStatus, Role
-from workers.shipping import request_registration
-from workers.suppliers.jobs import request_due_processing
 
+from ..delayed import start_due
 from ..web import render, role_required
 from . import bp
 from .entry import CURRENCY, Entry, LineRow, ManualOrderForm, line_rows, lines_total, products
@@ -84,9 +83,9 @@ def new_order():
         return _page(form, entry.rows, entry.errors(), status=422)
     db.session.commit()
     order = db.session.get(Order, arrival.order_id)
-    if order.confirmation_status == Confirmation.CONFIRMED:
-        request_registration()  # the prepaid order's parcel
-        request_due_processing()  # and its supplier orders, if its channel auto-processes
+    # A prepaid order's parcel, and its supplier orders if its channel auto-processes.
+    if order.confirmation_status == Confirmation.CONFIRMED and (delayed := start_due()):
+        flash(delayed, "info")
     flash(_notice(order), "success" if order.push_status == PushStatus.SENT else "info")
     return redirect(url_for("orders.detail", order_id=order.id), code=303)
 

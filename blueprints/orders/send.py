@@ -7,9 +7,8 @@ from extensions import db
 from models import Actor
 from models.intake.forwarding import Result, send_orders
 from models.status import Role
-from workers.shipping import request_registration
-from workers.suppliers.jobs import request_due_processing
 
+from ..delayed import start_due
 from ..shipping.forms import parse_ids
 from ..web import is_fragment, role_required
 from . import bp
@@ -23,11 +22,14 @@ def send_selected():
     """Send the ticked orders on to confirmation; say what became of each."""
     results = send_orders(parse_ids(request.form.getlist("ids")), Actor.of(current_user))
     db.session.commit()
-    if any(r.result == Result.CONFIRMED for r in results):
-        request_registration()  # a prepaid order confirmed now has a parcel to register
-        request_due_processing()  # and its supplier orders, if its channel auto-processes
+    # A prepaid order confirmed now has a parcel to register, and its supplier orders
+    # to submit if its channel auto-processes.
+    delayed = start_due() if any(r.result == Result.CONFIRMED for r in results) else ""
     if is_fragment():
-        return render_template("orders/_send_report.html", results=results, done=DONE)
+        return render_template("orders/_send_report.html", results=results, done=DONE,
+                               delayed=delayed)
+    if delayed:
+        flash(delayed, "info")
     for r in results:
         flash(r.message, "success" if r.result in DONE else "error")
     return redirect(url_for("orders.index"), code=303)

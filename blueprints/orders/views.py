@@ -18,9 +18,9 @@ from models.orders.counters import status_counts
 from models.orders.listing import list_orders
 from models.orders.operations import reopen_order
 from models.shipping.operations import enter_tracking, move_by_hand, parcel_of
-from models.status import Confirmation, DeliveryMode, Role, shipping_targets
-from workers.shipping import request_registration
+from models.status import Confirmation, DeliveryMode, Effect, Role, shipping_targets
 
+from ..delayed import start_due
 from ..web import MAX_ID, form_error, is_fragment, render, role_required
 from . import bp
 from .forms import ReopenForm, ShippingForm, TrackingForm
@@ -168,8 +168,9 @@ def set_parcel_tracking(order_id: int):
     notice = enter_tracking(order, form.tracking_number.data, carrier_id,
                             Actor.of(current_user))
     db.session.commit()
-    request_registration()  # the carrier hears of the number (or it is taken as registered)
-    return _done(order, notice)
+    # The carrier hears of the number (or it is taken as registered).
+    delayed = start_due((Effect.REGISTER_PARCEL,))
+    return _done(order, " ".join(filter(None, [notice, delayed])) or None)
 
 
 @bp.post("/<int:order_id>/reopen")

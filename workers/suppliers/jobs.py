@@ -75,12 +75,13 @@ def request_processing(supplier_id: int) -> bool:
     return nudge(process_supplier, f"supplier-process:{supplier_id}", supplier_id)
 
 
-def request_due_processing() -> int:
-    """Nudge the job of every supplier with queued orders (after auto-process)."""
+def request_due_processing() -> bool:
+    """Nudge the job of every supplier with queued orders (after auto-process); False when
+    the queue is unreachable (reconcile sends them once it is back)."""
     ids = db.session.scalars(select(SupplierOrder.supplier_id).where(
         SupplierOrder.status == S.PENDING,
         SupplierOrder.process_requested_at.is_not(None)).distinct()).all()
-    return sum(request_processing(supplier_id) for supplier_id in ids)
+    return all([request_processing(supplier_id) for supplier_id in ids])
 
 
 @job("suppliers", timeout=1800)
