@@ -12,7 +12,8 @@ help:
 	@echo "make lint    ruff check"
 	@echo "make vendor  re-fetch the pinned htmx, Pico CSS, Swagger UI (static/vendor/) and axe-core (tests/browser/vendor/)"
 	@echo "make clean   delete .venv/ and instance/ (including the demo database)"
-	@echo "Variables: PYTHON=$(PYTHON) (interpreter for the venv), PYTEST_ARGS=..."
+	@echo "make chaos   the chaos run (RELIABILITY.md): KILLS=100 worker kills, Redis restarts, replays; PostgreSQL db 'chaos'"
+	@echo "Variables: PYTHON=$(PYTHON) (interpreter for the venv), PYTEST_ARGS=..., KILLS=..., CHAOS_ARGS=..."
 
 .venv/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -55,3 +56,11 @@ clean:
 .PHONY: bench
 bench: .venv/.installed
 	.venv/bin/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+# The chaos run, not part of `make test` (RELIABILITY.md): two gunicorns and two RQ workers on
+# the PostgreSQL database `chaos` (dropped and re-created) and a private Redis on port 6390;
+# KILLS=... worker SIGKILLs, CHAOS_ARGS=... for bench/chaos options (--max-minutes, ...).
+KILLS ?= 100
+.PHONY: chaos
+chaos: .venv/.installed
+	.venv/bin/python -m bench.chaos --kills $(KILLS) $(CHAOS_ARGS)
