@@ -1,6 +1,8 @@
 """Mixed load: the whole team at once, as production sees it, in an open loop.
 
     make bench BENCH_ARGS="--only mixed"          (QUICK=1 for the short version)
+    python -m bench.mixed --database-url URL [--quick] [--steps 0 250 …] [--seconds S]
+        (the same on a data set already built, never rebuilt)
 
 Its own gunicorn (the runner's settings, the sandbox on), one `rq worker` on every queue
 and one `rq cron` (the production pair: the carrier sync every SYNC_S seconds against
@@ -93,7 +95,7 @@ class Plan:
     measure_s: float
 
 
-FULL = Plan((0, 250, 500, 1000, 2000, 3000, 4000), 25.0, 60.0)
+FULL = Plan((0, 100, 250, 500, 1000, 2000, 3000, 4000), 25.0, 60.0)
 QUICK = Plan((0, 50, 100, 200), 8.0, 15.0)
 
 
@@ -540,3 +542,46 @@ def markdown(result: dict) -> str:
         rows.append(f"| {s['agents']:,} | {s['agent_actions_per_s']} | " + " | ".join(cells)
                     + f" | {(s['cpu_percent'] or {}).get('other', 0):.0f} | {verdict} |")
     return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The mixed load alone, on a data set bench.generate already built (never rebuilt)."""
+    import argparse
+    import json
+
+    from .run import DEFAULT_GUNICORN, RESULTS_DIR, Server, machine
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--steps", type=int, nargs="+", help="agent counts (0 first: baseline)")
+    parser.add_argument("--warmup", type=float)
+    parser.add_argument("--seconds", type=float, help="measured seconds per step")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    plan = Plan(tuple(args.steps or plan.steps), args.warmup or plan.warmup_s,
+                args.seconds or plan.measure_s)
+    url = generate.normalized_url(args.database_url).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            orders = conn.execute(text("SELECT COUNT(*) FROM orders")).scalar()
+    finally:
+        engine.dispose()
+    say(f"{orders:,} orders; steps {plan.steps}, {plan.warmup_s:g} s warm-up + "
+        f"{plan.measure_s:g} s each")
+    result = measure(url, lambda redis: Server(url, redis, DEFAULT_GUNICORN), args.quick, plan)
+    result.update(date=datetime.now(UTC).replace(microsecond=0).isoformat(), orders=orders,
+                  machine=machine(), database=url.split("://")[0])
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    kind = "postgresql" if url.startswith("postgresql") else "sqlite"
+    path = RESULTS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{kind}-mixed.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(markdown(result))
+    say(line(result))
+    say(f"results: {path.relative_to(generate.ROOT)}")
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
