@@ -52,10 +52,9 @@ WRK_TIMEOUT = "10s"
 # Above this share of the machine used by other programs, a scenario's figures are flagged.
 DISTURBED_CPU_PERCENT = 10
 # The measurements that are not wrk scenarios (--only accepts them too).
-EXTRAS = (*shipping.MEASUREMENTS, *intake.MEASUREMENTS, *dropship.MEASUREMENTS,
-          *mixed.MEASUREMENTS)
-# Run only when asked for with --only (the mixed load takes minutes and changes the data).
-OPT_IN = mixed.MEASUREMENTS
+EXTRAS = (*shipping.MEASUREMENTS, *intake.MEASUREMENTS, *dropship.MEASUREMENTS)
+# Measurements run only when --only names them (the mixed load takes minutes).
+ON_REQUEST = mixed.MEASUREMENTS
 # With --wait-quiet, a scenario starts once the idle machine is less busy than this.
 QUIET_PERCENT = 10
 
@@ -703,13 +702,13 @@ def chosen(only: list[str] | None) -> tuple[list[Scenario], list[str]]:
     """The wrk scenarios (the two baselines always, and any other baseline a chosen
     scenario is compared to) and the other measurements to run."""
     if not only:
-        return list(SCENARIOS), [m for m in EXTRAS if m not in OPT_IN]
-    unknown = set(only) - {s.name for s in SCENARIOS} - set(EXTRAS)
+        return list(SCENARIOS), list(EXTRAS)
+    unknown = set(only) - {s.name for s in SCENARIOS} - set(EXTRAS) - set(ON_REQUEST)
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     baselines = {MINIMAL, LIST_MEMORY} | {BY_NAME[n].baseline for n in only if n in BY_NAME}
     return ([s for s in SCENARIOS if s.name in only or s.name in baselines],
-            [m for m in EXTRAS if m in only])
+            [m for m in (*EXTRAS, *ON_REQUEST) if m in only])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -719,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="100,000 orders and 5 s per scenario (also QUICK=1)")
     parser.add_argument("--database-url", help="SQLAlchemy URL of the benchmark database")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios "
-                        "or measurements (" + ", ".join(EXTRAS) + "); the "
+                        "or measurements (" + ", ".join((*EXTRAS, *ON_REQUEST)) + "); the "
                         "baselines always run, for the ratios")
     parser.add_argument("--seconds", type=int, help="measured seconds per scenario")
     parser.add_argument("--compare-workers", action="store_true",
