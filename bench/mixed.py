@@ -27,6 +27,7 @@ at the sandbox; the carrier's base_url is put back and its webhook rows deleted 
 """
 
 import itertools
+import os
 import random
 import re
 import resource
@@ -497,6 +498,7 @@ def summarize(result: dict) -> None:
         for name, r in s["routes"].items():
             if base.get(name, {}).get("p99_ms"):
                 r["p99_x_baseline"] = round(r["p99_ms"] / base[name]["p99_ms"], 2)
+    _cost_per_action(steps)
     passed = [s["agents"] for s in steps if s["ok"] and s["agents"]]
     result["max_agents"] = max(passed, default=0)
     if result.get("status") != "ok":
@@ -511,8 +513,34 @@ def summarize(result: dict) -> None:
         floor = base.get(FLOOR, {})
         result["baseline_summary"] = (f"0 agents: minimal route p99 {floor.get('p99_ms')} ms; "
                                       "per-route p99 × this step in the results")
+    costs = [s for s in steps if "cpu_ms_per_action" in s]
+    if costs:
+        last = costs[-1]
+        result["summary"] += (f"; {last['cpu_ms_per_action']:.1f} ms of CPU per agent action "
+                              f"at {last['agents']:,} agents: {GOAL_AGENTS:,} agents would "
+                              f"keep {last['cores_for_goal']:.1f} cores busy")
     result["verdict"] = ("pass" if top >= GOAL_AGENTS else
                          f"FAIL: {top:,} of {GOAL_AGENTS:,} agents")
+
+
+SERVING = ("server", "database", "rq worker", "rq cron")
+
+
+def _cost_per_action(steps: list[dict]) -> None:
+    """Each step's CPU per agent action over the 0-agent step (server, database and rq, in
+    ms of one core), and the cores GOAL_AGENTS would need at that cost: where the time goes."""
+    if not steps or steps[0]["agents"] or not steps[0].get("cpu_percent"):
+        return
+    cores = os.cpu_count() or 1
+
+    def used(s: dict) -> float:  # cores busy serving
+        return sum(s["cpu_percent"].get(k, 0) for k in SERVING) / 100 * cores
+
+    for s in steps[1:]:
+        if s.get("cpu_percent") and s["agent_actions_per_s"]:
+            ms = max(used(s) - used(steps[0]), 0) / s["agent_actions_per_s"] * 1000
+            s["cpu_ms_per_action"] = round(ms, 1)
+            s["cores_for_goal"] = round(used(steps[0]) + ms / 1000 * GOAL_AGENTS / THINK_S, 2)
 
 
 def line(result: dict) -> str:
