@@ -28,11 +28,12 @@ def due_work(conn, cutoff) -> dict[str, int]:
     }
 
 
-# Confirmed carrier orders with lines of our own whose parcel the carrier never confirmed.
+# Confirmed carrier orders with lines of our own whose parcel the carrier never confirmed
+# (while they wait for it: an operator may cancel or take back a packed order before).
 UNREGISTERED = """
 SELECT COUNT(*) FROM orders o
 WHERE o.confirmation_status = 'confirmed' AND o.delivery_mode = 'carrier'
-  AND o.shipping_status NOT IN ('canceled')
+  AND o.shipping_status IN ('created', 'fulfilled')
   AND EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.supplier_id IS NULL)
   AND NOT EXISTS (SELECT 1 FROM parcels p WHERE p.order_id = o.id AND p.leads
                   AND p.registered_at IS NOT NULL)"""

@@ -216,7 +216,7 @@ class Operator(Person):
         with self.engine.connect() as conn:
             packable = conn.execute(text(
                 "SELECT o.id, o.version FROM orders o WHERE o.shipping_status = 'created'"
-                " AND EXISTS (SELECT 1 FROM parcels p WHERE p.order_id = o.id"
+                " AND EXISTS (SELECT 1 FROM parcels p WHERE p.order_id = o.id AND p.leads"
                 " AND p.registered_at IS NOT NULL) ORDER BY o.id LIMIT 10")).all()
             # Parcels back from the carrier, and now and then a packed one the customer
             # cancelled before hand-over (fulfilled -> returned): both restock.
