@@ -91,3 +91,31 @@ def test_redis_up_confirmation_says_nothing_of_a_delay(login, make_order, sandbo
     assert resp.status_code == 200 and DELAYED not in text(resp)
     run_jobs()
     assert parcel_of(order.id).tracking_number.startswith("SBX")
+
+
+def test_redis_down_sending_a_prepaid_order_confirms_it_and_says_delayed(
+        redis_down, login, make_order, make_channel, make_product, sandbox):
+    channel = make_channel(confirm_by="system")
+    order = make_order(channel=channel, carrier=sandbox, lines=[(make_product(stock=5), 1)],
+                       push_status="not_sent", push_detail="Waiting for the channel.")
+    resp = login("operator").post("/orders/send", htmx=True, data={"ids": [str(order.id)]})
+    assert resp.status_code == 200
+    assert f"#{order.id} confirmed by the system." in text(resp) and DELAYED in text(resp)
+    assert reload(order.id).confirmation_status == "confirmed"
+
+
+def test_redis_down_typed_tracking_number_is_saved_and_says_delayed(
+        redis_down, login, make_order, make_user, sandbox):
+    from models import Actor
+    from models.orders.operations import change_confirmation
+
+    order = make_order(carrier=sandbox)
+    agent = make_user("agent")
+    order.claimed_by_id = agent.id
+    change_confirmation(order, "confirmed", Actor.of(agent))
+    db.session.commit()
+    resp = login("operator").post(f"/orders/{order.id}/tracking", htmx=True, data={
+        "tracking_number": "SBX1234567890", "carrier_id": str(sandbox.id)})
+    assert resp.status_code == 200, text(resp)
+    assert DELAYED in text(resp)
+    assert parcel_of(order.id).tracking_number == "SBX1234567890"
