@@ -73,7 +73,17 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_HOURS", "12")) * 3600
+    # Sessions: an unattended screen locks after SESSION_IDLE_MINUTES without a request; any
+    # session ends SESSION_ABSOLUTE_HOURS after its login (SESSION_HOURS is the old name).
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "60"))
+    SESSION_ABSOLUTE_HOURS = int(
+        os.environ.get("SESSION_ABSOLUTE_HOURS", os.environ.get("SESSION_HOURS", "12")))
+    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_HOURS * 3600
+    # Login throttling (Flask-Limiter on REDIS_URL), counting failed attempts only. Unset,
+    # it is on except under TESTING, so a suite's logins are never throttled by accident.
+    LOGIN_THROTTLE = _bool("LOGIN_THROTTLE", True) if "LOGIN_THROTTLE" in os.environ else None
+    LOGIN_THROTTLE_ACCOUNT = os.environ.get("LOGIN_THROTTLE_ACCOUNT", "10 per 15 minutes")
+    LOGIN_THROTTLE_IP = os.environ.get("LOGIN_THROTTLE_IP", "30 per 15 minutes")
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Africa/Casablanca")
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "MAD")

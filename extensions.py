@@ -1,6 +1,8 @@
 """Flask extensions, created once and bound to an app in create_app()."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,3 +25,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
 babel = Babel()
+# Login throttling (blueprints/auth/throttle.py binds it). Redis trouble never blocks a
+# login: errors are logged and counting falls back to this process's memory.
+limiter = Limiter(get_remote_address, key_prefix="codboard-login", strategy="moving-window",
+                  swallow_errors=True, in_memory_fallback_enabled=True)

@@ -1,13 +1,15 @@
-"""People who log in, with their role and a session version that logout bumps."""
+"""People who log in, with their role, a session version that logout bumps and an
+optional second factor."""
 
 from dataclasses import dataclass
 
 from flask_login import UserMixin
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import String, bindparam, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Timestamps, db
+from .crypto import EncryptedText
 from .status import Role
 
 
@@ -27,6 +29,12 @@ class User(UserMixin, Timestamps, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     # "en", "fr" or "ar"; empty follows the browser's Accept-Language.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # TOTP second factor (models/totp.py): the secret is set when enrolment starts and
+    # only asked for at login once a code confirmed it.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The last 30-second step a code was accepted for: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
 
     def set_password(self, password: str) -> None:
         """Store a salted hash, never the password."""

@@ -11,11 +11,19 @@ bp = Blueprint("auth", __name__)
 
 
 def init_app(app) -> None:
-    """Wire Flask-Login to the users table."""
+    """Wire Flask-Login to the users table, session timeouts and login throttling."""
+    from datetime import timedelta
+
+    from . import sessions, throttle
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    # The session cookie outlives no session: both follow SESSION_ABSOLUTE_HOURS.
+    app.permanent_session_lifetime = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+    app.before_request(sessions.check_timeouts)
+    throttle.init_app(app)
 
 
 @login_manager.user_loader
@@ -36,4 +44,4 @@ def unauthorized():
     return redirect(target)
 
 
-from . import views  # noqa: E402,F401
+from . import account, views  # noqa: E402,F401

@@ -17,8 +17,15 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The secret is stored Fernet-encrypted by models.crypto.EncryptedText (a Text column).
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('totp_secret', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('totp_enabled', sa.Boolean(), server_default=sa.text('false'), nullable=False))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('totp_last_step')
+        batch_op.drop_column('totp_enabled')
+        batch_op.drop_column('totp_secret')

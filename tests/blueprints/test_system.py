@@ -109,6 +109,6 @@ def test_create_user_command_duplicate_username_refused(runner, make_user, clien
 def test_create_user_command_short_password_refused(runner):
     result = runner.invoke(args=["create-user", "tiny", "--role", "agent", "--password", "short"])
     assert result.exit_code != 0
-    assert "at least 8 characters" in result.output
+    assert "Use at least 12 characters." in result.output
     db.session.rollback()
     assert db.session.query(User).filter_by(username="tiny").first() is None
