@@ -17,7 +17,7 @@ from workers.channels import ChannelError, adapter_for
 from workers.channels.jobs import channel_config, request_webhook_apply
 
 from . import bp
-from .deliveries import insert_once, store_delivery
+from .deliveries import insert_once, kept_headers, store_delivery
 
 MAX_BODY = 2_000_000  # bytes; one order with its lines, never more
 HOOKS = ChannelWebhook.__table__
@@ -64,7 +64,7 @@ def channel_webhook(code: str):
     stored = store_delivery(_INSERT, {
         "channel_id": channel_id, "delivery_id": delivery.delivery_id[:128],
         "event_id": event_id, "topic": delivery.topic[:64],
-        "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
+        "headers": kept_headers(request.headers), "body": text,
         "received_at": utcnow(), "result": ""}, seen=seen)
     if stored is None:
         return jsonify(status="duplicate", delivery_id=delivery.delivery_id), 200

@@ -5,6 +5,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models.base import db
 
+# Kept with a delivery for tracing; credentials a partner or proxy adds are never stored.
+UNSTORED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def kept_headers(headers) -> dict[str, str]:
+    """A delivery's headers, lower-cased, without credentials."""
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in UNSTORED_HEADERS}
+
 
 def insert_once(table: Table, unique: tuple[str, ...]) -> dict:
     """Per dialect: INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id."""

@@ -15,7 +15,7 @@ from workers.carriers import CarrierError, adapter_for
 from workers.shipping import carrier_config, request_webhook_apply
 
 from . import bp
-from .deliveries import insert_once, store_delivery
+from .deliveries import insert_once, kept_headers, store_delivery
 
 MAX_BODY = 1_000_000  # bytes; carriers send one tracking's news, never megabytes
 _INSERT = insert_once(CarrierWebhook.__table__, ("carrier_id", "delivery_id"))
@@ -57,7 +57,7 @@ def carrier_webhook(code: str):
         return _error("The body is not UTF-8.", 400)
     stored = store_delivery(_INSERT, {
         "carrier_id": adapter.config.id, "delivery_id": delivery.delivery_id[:128],
-        "headers": {k.lower(): v for k, v in request.headers.items()}, "body": text,
+        "headers": kept_headers(request.headers), "body": text,
         "received_at": utcnow(), "result": ""})
     if stored is None:
         return jsonify(status="duplicate", delivery_id=delivery.delivery_id), 200

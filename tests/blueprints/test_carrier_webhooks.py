@@ -85,6 +85,15 @@ def test_signed_webhook_is_stored_once_and_moves_the_order(client, courier, parc
         ParcelEvent.source == "webhook", ParcelEvent.outcome == "applied")) >= 1
 
 
+def test_stored_delivery_keeps_the_signature_but_no_credential(client, courier):
+    carrier, _number, body, headers, _status = courier
+    sent = {**headers, "Authorization": "Bearer partner-token", "Cookie": "sid=abc"}
+    assert post(client, carrier, body, sent).status_code == 202
+    kept = db.session.scalars(select(CarrierWebhook.headers)).one()
+    assert "authorization" not in kept and "cookie" not in kept
+    assert {k.lower() for k in headers} <= set(kept)  # the signature stays for tracing
+
+
 @pytest.mark.parametrize("tamper", ["missing", "wrong secret", "body changed"])
 def test_bad_or_missing_signature_is_401_and_writes_nothing(client, courier, tamper):
     carrier, _number, body, headers, _status = courier
