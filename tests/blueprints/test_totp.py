@@ -195,3 +195,14 @@ def test_totp_code_attempts_are_throttled(app, client, make_user):
     assert resp.status_code == 429
     assert heading(resp) == "Enter your code"
     assert "Too many failed attempts" in text(resp)
+
+
+def test_totp_users_page_shows_who_uses_it_with_a_reset(login, make_user):
+    user = make_user(role="manager")
+    _turned_on(user)
+    page = login("admin").get("/settings/users")
+    body = page.get_data(as_text=True)
+    row = body[body.index(f'id="user-{user.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert 'data-second-factor="on"' in row
+    assert f'action="/users/{user.id}/second-factor/reset"' in row
