@@ -71,6 +71,11 @@ def code128_svg(text: str, *, height_mm: float = 15, label: str = "") -> Markup:
     for group in root.getElementsByTagName("g"):
         if group.hasAttribute("id"):
             group.removeAttribute("id")
+    # Colours as SVG attributes, not style="fill:…": the Content-Security-Policy blocks
+    # inline styles, and a blocked style would print the white background black.
+    for rect in root.getElementsByTagName("rect"):
+        rect.setAttribute("fill", rect.getAttribute("style").removeprefix("fill:").strip(" ;"))
+        rect.removeAttribute("style")
     root.setAttribute("role", "img")
     # minidom escapes attribute values, so any text stays inside the attribute.
     root.setAttribute("aria-label", label or f"Barcode {text}")

@@ -32,6 +32,54 @@
     if (event.target.matches("select[data-submit-on-change]")) { event.target.form.submit(); }
   });
 
+  // Behaviours named by data- attributes in the markup, since the Content-Security-Policy
+  // runs no inline handler (onclick=, hx-on) and htmx evaluates no code.
+
+  // A "select all" tick box ticks or clears every box its data-check-all selector names.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("input[data-check-all]");
+    if (!all) { return; }
+    document.querySelectorAll(all.dataset.checkAll).forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
+  // A data-remove-row button drops its table row; the table body hears "change", so a
+  // total computed from the rows follows.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-remove-row]");
+    if (!button) { return; }
+    var rows = button.closest("tbody");
+    button.closest("tr").remove();
+    htmx.trigger(rows, "change");
+  });
+
+  // A data-copy button copies the value of the field its selector names, and says so.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    navigator.clipboard.writeText(document.querySelector(button.dataset.copy).value);
+    button.textContent = button.dataset.copied;
+  });
+
+  // Inside a data-swap-status region that error answer carries a reason to show (a
+  // carrier's API that failed answers 502): swap it like a refusal.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var region = event.target.closest("[data-swap-status]");
+    if (region && String(event.detail.xhr.status) === region.dataset.swapStatus) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // A live region (data-poll-visible) skips its turn while the tab is hidden: a screen
+  // switched to another page asks nothing until it is shown again.
+  document.addEventListener("htmx:confirm", function (event) {
+    if (document.hidden && event.target.hasAttribute("data-poll-visible")) {
+      event.preventDefault();
+    }
+  });
+
   // Call screen shortcuts: N next call, 1–5 outcomes, Esc closes a panel.
   // A panel (Call later, Canceled, Fake) behaves like a small dialog: while it is
   // open no outcome key fires, and Esc closes it and gives the focus back to the
