@@ -13,6 +13,7 @@ from models.errors import DomainError
 
 from .web import is_fragment
 
+API_PREFIX = "/api/"
 TITLES = {
     400: _l("That request was not understood"),
     401: _l("Please log in"),
@@ -57,6 +58,11 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if request.path.startswith(API_PREFIX):
+            # No API rule matched (a wrong method or path): still the API's JSON shape.
+            from .api.auth import api_error
+
+            return api_error(exc.code or 400, exc.description or exc.name)
         messages = {
             403: _l("Your role does not give access to this."),
             404: _l("There is nothing here. It may have been removed, or the link is wrong."),
