@@ -1,6 +1,7 @@
 """The optional second factor: time-based one-time codes (RFC 6238) for managers and admins."""
 
 import time
+import unicodedata
 
 import pyotp
 from sqlalchemy import or_, update
@@ -37,9 +38,11 @@ def provisioning_uri(user: User) -> str:
 
 def _matching_step(secret: str, code: str) -> int | None:
     """The time step this code belongs to (now, or one step either side), or None."""
-    code = "".join(ch for ch in code if not ch.isspace())
-    if len(code) != 6 or not code.isdigit():
+    # Phones may type Arabic-Indic digits; the code is the same number.
+    digits = [unicodedata.digit(ch, None) for ch in code if not ch.isspace()]
+    if len(digits) != 6 or None in digits:
         return None
+    code = "".join(map(str, digits))
     totp = pyotp.TOTP(secret)
     now = int(time.time()) // totp.interval
     for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):

@@ -206,3 +206,11 @@ def test_totp_users_page_shows_who_uses_it_with_a_reset(login, make_user):
     row = row[:row.index("</tr>")]
     assert 'data-second-factor="on"' in row
     assert f'action="/users/{user.id}/second-factor/reset"' in row
+
+
+def test_totp_code_typed_in_arabic_digits_accepted(client, make_user):
+    user = make_user(role="manager")
+    secret = _turned_on(user)
+    _password(client, user)
+    code = _code(secret).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert client.post("/login", data={"code": code}).status_code == 303
