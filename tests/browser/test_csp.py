@@ -5,7 +5,10 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from extensions import db
+from models import Carrier
 from tests.browser.screens import (  # noqa: F401
     PASSWORD,
     SCREENS,
@@ -125,4 +128,44 @@ def test_scan_desk_under_the_policy(page: Page, live_server, seeded, watched):  
     page.keyboard.press("Enter")
     expect(page.locator("#scans > li")).to_have_count(1)
     expect(page.locator("#scans > li").first).to_contain_text(f"#{seeded.order_id}")
+    assert watched() == []
+
+
+def test_copy_button_copies_the_webhook_address(page: Page, live_server, seeded,  # noqa: F811
+                                                watched):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    carrier = db.session.execute(select(Carrier).filter_by(code="amana")).scalar_one()
+    screen = Screen("carrier", "manager", f"/settings/carriers/{carrier.id}")
+    open_screen(page, live_server, seeded, screen, "en")
+    address = page.locator("#webhook-url").input_value()
+    page.locator("#webhook").get_by_role("button", name="Copy").click()
+    expect(page.locator("#webhook").get_by_role("button")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == address
+    assert watched() == []
+
+
+# Lets a test say the tab is hidden (a wall screen switched to another page), and counts the
+# requests the live board's poll starts (counted in the page, as its timers fire).
+HIDDEN = """Object.defineProperty(Document.prototype, "hidden",
+  {configurable: true, get: function () { return window.tabHidden === true; }});
+window.polls = 0;
+document.addEventListener("htmx:beforeRequest", function (e) {
+  if (e.target.id === "board-live") { window.polls += 1; }
+});"""
+
+
+def test_live_board_skips_its_poll_while_the_tab_is_hidden(page: Page, live_server,
+                                                           seeded, watched):  # noqa: F811
+    page.add_init_script(HIDDEN)
+    page.clock.install()
+    open_screen(page, live_server, seeded, next(s for s in SCREENS if s.name == "status board"),
+                "en")
+    page.evaluate("window.tabHidden = true")
+    page.clock.pause_at(page.evaluate("Date.now()") + 100)
+    polled = page.evaluate("window.polls")
+    page.clock.run_for(11_000)  # two turns of the 5 s poll
+    assert page.evaluate("window.polls") == polled
+    page.evaluate("window.tabHidden = false")
+    page.clock.run_for(5_000)
+    assert page.evaluate("window.polls") == polled + 1
     assert watched() == []
