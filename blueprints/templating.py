@@ -81,8 +81,20 @@ def _nav_items():
             yield label, url_for(endpoint)
 
 
+# Bidirectional embeddings, overrides and isolates in stored text (a name with U+202E shows
+# "gpj.exe" as "exe.jpg") would reorder what a page shows; pages lay text out with dir and
+# <bdi>, so every printed value goes without them.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def printed(value):
+    """A value as a template prints it: text without bidirectional controls."""
+    return value.translate(BIDI_CONTROLS) if isinstance(value, str) else value
+
+
 def init_app(app) -> None:
     """Register filters, globals, the login gate and the Vary header."""
+    app.jinja_env.finalize = printed  # set before any template is compiled
     app.jinja_env.globals.update(
         CONFIRMATION_INFO=CONFIRMATION_INFO, SHIPPING_INFO=SHIPPING_INFO, PUSH_INFO=PUSH_INFO,
         NEWS_INFO=NEWS_INFO, SUPPLIER_INFO=SUPPLIER_INFO, ROLE_LABELS=ROLE_LABELS,
