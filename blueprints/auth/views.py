@@ -65,8 +65,9 @@ def login():
     """Show the login form and sign a user in (asking for a code when they use one)."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
-    if _pending_user() is not None:
-        return _code_step()
+    pending = _pending_user()
+    if pending is not None:
+        return _code_step(pending)
     form = LoginForm()
     if not form.validate_on_submit():
         return login_page(form), 422 if form.is_submitted() else 200
@@ -84,9 +85,8 @@ def login():
     return login_page()
 
 
-def _code_step():
+def _code_step(user: User):
     """Second step of a login: the code from the user's authenticator app."""
-    user = _pending_user()
     if request.method == "POST" and "cancel" in request.form:
         session.pop(PENDING, None)
         return redirect(url_for("auth.login", next=request.args.get("next")), code=303)
