@@ -30,7 +30,6 @@ from extensions import db
 from models import Parcel
 from models.shipping.tables import CarrierStatusMapping
 from tests.blueprints.test_calls import card_order, next_call, record
-from tests.conftest import _wipe
 from tests.properties import invariants as check
 from tests.properties.partners import (
     COURIER_SECRET,
@@ -41,7 +40,7 @@ from tests.properties.partners import (
     courier_webhook,
     shop_webhook,
 )
-from tests.properties.work import run_jobs
+from tests.properties.work import empty_but_users, run_jobs
 from tests.workers.carriers.peer import Peer
 from workers.reconcile import reconcile
 from workers.shipping import register_parcels
@@ -71,7 +70,7 @@ class Storefront(RuleBasedStateMachine):
         super().__init__()
         fx = self.fx
         db.session.remove()
-        _wipe(fx.app.config["SQLALCHEMY_DATABASE_URI"])
+        empty_but_users()
         fx.app.extensions["redis"].flushdb()
         self.seen = check.Seen()
         self.cards: dict[int, int | None] = {}
@@ -100,10 +99,8 @@ class Storefront(RuleBasedStateMachine):
                         api_key="shpat_test", webhook_secret=fx.shop_secret,
                         default_carrier_id=courier.id)
         db.session.commit()
-        self.agents = [fx.login("agent") for _ in range(AGENTS)]
-        self.operator = fx.login("operator")
-        self.client = fx.app.test_client()
-        self.cards = {agent.user.id: None for agent in self.agents}
+        self.agents, self.operator, self.client = fx.agents, fx.operator, fx.client
+        self.cards = {agent.uid: None for agent in self.agents}
         # A morning's first orders, so the call screen has work from the first step.
         for items in ((0,), (1,), (0, 1)):
             self.shop_sends_an_order(items, redeliver=False)
@@ -180,9 +177,9 @@ class Storefront(RuleBasedStateMachine):
         """An outcome on the card the agent sees; refusals (stock, conflicts) are 409/403."""
         self._begin()
         agent = self.agents[who]
-        if self.cards[agent.user.id] is None:
+        if self.cards[agent.uid] is None:
             return
-        resp = record(agent, self.card_resp[agent.user.id], outcome, **OUTCOMES[outcome])
+        resp = record(agent, self.card_resp[agent.uid], outcome, **OUTCOMES[outcome])
         assert resp.status_code in (200, 403, 409), resp.get_data(as_text=True)[:500]
         self._show(agent, resp)
 
@@ -195,8 +192,8 @@ class Storefront(RuleBasedStateMachine):
 
     def _show(self, agent, resp) -> None:
         order_id = card_order(resp)
-        self.cards[agent.user.id] = order_id
-        self.card_resp[agent.user.id] = resp
+        self.cards[agent.uid] = order_id
+        self.card_resp[agent.uid] = resp
 
     # -- the shipping desk ------------------------------------------------------------
 
@@ -353,9 +350,13 @@ def test_storefront_keeps_its_invariants(app, login, make_carrier, make_channel,
     """Random days of the shop, each from empty tables; every invariant after every step."""
     from tests.channel_support import SECRET as SHOP_SECRET
 
+    agents = [login("agent") for _ in range(AGENTS)]
+    for agent in agents:
+        agent.uid = agent.user.id  # the row object goes when the first example starts
     with CourierPeer.running() as courier, Peer.running() as shop:
         Storefront.fx = SimpleNamespace(
-            app=app, login=login, make_carrier=make_carrier,
+            app=app, agents=agents, operator=login("operator"), client=app.test_client(),
+            make_carrier=make_carrier,
             make_channel=make_channel, make_product=make_product,
             make_warehouse=make_warehouse, courier=courier, shop=shop,
             shop_secret=SHOP_SECRET)
