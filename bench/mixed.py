@@ -22,8 +22,10 @@ Steps of agents (0 first: the baseline, everything but the agents), each warmed 
 measured for a bounded time; the run stops at the first step where a route's p99 reaches
 P99_LIMIT_MS (or more than 1 % of its answers are errors). It changes the data set the way
 agent_action does (claims, outcomes, stock), adds the agent logins `mix0001`… (password
-`bench`, a cheap hash so thousands can log in), packs scanned orders, and registers parcels
-at the sandbox; the carrier's base_url is put back and its webhook rows deleted afterwards.
+`bench`, a cheap hash so thousands can log in; only the step's team are agents, since the
+status board lists every agent, the others wait as operators), packs scanned orders, and
+registers parcels at the sandbox; the carrier's base_url is put back and its webhook rows
+deleted afterwards.
 """
 
 import itertools
@@ -55,12 +57,15 @@ BOARD_POLL_S = 5.0
 MANAGERS = 10
 OPERATORS = 5
 DESK_LIST_S = 15.0
-DESK_SCAN_S = 6.0
-WEBHOOKS_PER_S = 10.0
+# 5,500 orders a day at 1,000,000 over 180 days: ~0.06 packing scans and ~0.35 carrier
+# events a second on average; these are a busy hour's, several times that.
+DESK_SCAN_S = 20.0
+WEBHOOKS_PER_S = 2.0
 PROBE_S = 0.5
 SYNC_S = 30
 THREADS = 128
 LOGIN_THREADS = 6
+DRAIN_BOUND_S = 300.0
 AGENT_PREFIX = "mix"
 # Cheap on purpose: thousands of logins must not take the run's time (the app checks any
 # werkzeug hash).
@@ -211,6 +216,12 @@ def ensure_agents(url: str, count: int) -> list[str]:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT setval(pg_get_serial_sequence('users', 'id'),"
                                       " (SELECT MAX(id) FROM users))"))
+            # The status board lists every agent: only this step's team are agents, the
+            # logins an earlier, larger run added wait as operators.
+            conn.execute(text(
+                "UPDATE users SET role = CASE WHEN username <= :last THEN 'agent'"
+                " ELSE 'operator' END WHERE username LIKE :mix"),
+                {"last": names[-1] if names else "", "mix": f"{AGENT_PREFIX}%"})
     finally:
         engine.dispose()
     return names
@@ -220,13 +231,13 @@ def log_in(base: str, username: str, page: str) -> tuple[str, str]:
     """(session cookie, CSRF token) of a login through the form, as a browser does."""
     http = requests.Session()
     http.headers["User-Agent"] = USER_AGENT
-    form = http.get(f"{base}/login", timeout=30).text
+    form = http.get(f"{base}/login", timeout=120).text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
     if token is None:
         raise RuntimeError("GET /login gave no CSRF token")
-    http.post(f"{base}/login", allow_redirects=False, timeout=60, data={
+    http.post(f"{base}/login", allow_redirects=False, timeout=120, data={
         "csrf_token": token.group(1), "username": username, "password": generate.PASSWORD})
-    screen = http.get(base + page, timeout=60, allow_redirects=False)
+    screen = http.get(base + page, timeout=120, allow_redirects=False)
     csrf = CSRF.search(screen.text)
     if screen.status_code != 200 or csrf is None or "session" not in http.cookies:
         raise RuntimeError(f"{username} could not log in (GET {page} answered "
@@ -379,6 +390,19 @@ def _p(values: list[float], pct: float) -> float:
     return percentile(values, pct) or 0.0
 
 
+def drain(base: str, bound: float = DRAIN_BOUND_S) -> float:
+    """Wait until the server answers the minimal route within a second again (requests a
+    step's clients gave up on are still served); how long that took."""
+    started = time.monotonic()
+    while time.monotonic() - started < bound:
+        try:
+            requests.get(base + "/bench/minimal", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(1)
+    return round(time.monotonic() - started, 1)
+
+
 def step_line(result: dict) -> str:
     """One step on one line: every route's p50/p99."""
     parts = [f"{name} {r['p50_ms']:.0f}/{r['p99_ms']:.0f}"
@@ -416,7 +440,7 @@ def measure(url: str, make_server, quick: bool, plan: Plan | None = None) -> dic
         server.env.update(SANDBOX_ENABLED="1", PUBLIC_URL=server.base,
                           CARRIER_SYNC_SECONDS=str(SYNC_S))
         before, pointed = point_carrier(url, f"{server.base}/sandbox/carrier"), True
-        names = ensure_agents(url, max(plan.steps))
+        ensure_agents(url, 0)
         rng = random.Random(f"{MIXED}:{len(plan.steps)}")
         with server, shipping.RqWorker(server.env, redis.url) as worker, \
                 Cron(server.env, redis.url) as cron:
@@ -438,10 +462,12 @@ def measure(url: str, make_server, quick: bool, plan: Plan | None = None) -> dic
             for agents in plan.steps:
                 if len(crew.agents) < agents:
                     t = time.monotonic()
+                    names = ensure_agents(url, agents)
                     crew.agents += clients(log_in_many(
                         server.base, names[len(crew.agents):agents], "/calls/"))
                     say(f"{agents} agents logged in ({time.monotonic() - t:.0f} s)")
                 result["steps"].append(step(crew, agents, plan, cpu, rng))
+                result["steps"][-1]["drain_s"] = drain(server.base)
                 say(step_line(result["steps"][-1]))
                 if agents and not result["steps"][-1]["ok"]:
                     break
