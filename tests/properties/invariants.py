@@ -6,7 +6,7 @@ arguments, so a test can hand them a corrupted database and see them complain.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -140,6 +140,13 @@ def restocks_wrong() -> list[str]:
         if ship != Shipping.RETURNED and restocked:
             problems.append(f"line {line} restocked while {ship}")
     return problems
+
+
+def resubmitted(references: list[str]) -> list[str]:
+    """Supplier orders the supplier made more than once (`references`: our reference on each
+    order the supplier made, one per Idempotency-Key it saw)."""
+    return [f"supplier made {n} orders for {ref}" for ref, n in Counter(references).items()
+            if n > 1]
 
 
 def counter_differences() -> list[str]:

@@ -56,11 +56,16 @@ def courier_webhook(tracking: str, events: list[dict], delivery: str) -> tuple[b
                   "Content-Type": "application/json"}
 
 
-def shop_webhook(order_id: int, topic: str, delivery: str, items: tuple[int, ...] = (0, 1),
+def shop_webhook(order_id: int, topic: str, delivery: str,
+                 skus: tuple[str, ...] = ("CAF-BRD-M", "SAV-NOIR-200"),
                  **changes) -> tuple[bytes, dict]:
-    """A Shopify orders/create or orders/cancelled body (fixture lines `items`) and headers."""
+    """A Shopify orders/create or orders/cancelled body and its headers: the fixture's line
+    of each SKU, or a copy of its first line under another SKU."""
     order = shopify_order(order_id, **changes)
-    order["line_items"] = [order["line_items"][i] for i in items]
+    lines = {item["sku"]: item for item in order["line_items"]}
+    first = order["line_items"][0]
+    order["line_items"] = [lines.get(sku) or {**first, "sku": sku, "id": first["id"] + n}
+                           for n, sku in enumerate(skus, start=1)]
     body = json.dumps(order).encode()
     signature = base64.b64encode(
         hmac.new(SHOP_SECRET.encode(), body, hashlib.sha256).digest()).decode()

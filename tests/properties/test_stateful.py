@@ -9,6 +9,7 @@ with a real Redis and RQ worker. Each example starts from empty tables.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -28,8 +29,11 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Parcel
+from models.catalog.products import SupplierSku
 from models.shipping.tables import CarrierStatusMapping
 from tests.blueprints.test_calls import card_order, next_call, record
+from tests.dropship_support import SETTINGS as SUPPLIER_SETTINGS
+from tests.dropship_support import SupplierPeer
 from tests.properties import invariants as check
 from tests.properties.partners import (
     COURIER_SECRET,
@@ -44,6 +48,7 @@ from tests.properties.work import empty_but_users, run_jobs
 from tests.workers.carriers.peer import Peer
 from workers.reconcile import reconcile
 from workers.shipping import register_parcels
+from workers.suppliers.jobs import sync_supplier
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +63,12 @@ COURIER_CODES = [RAW["shipped"], RAW["delivered"], RAW["package_issue"], RAW["in
 ROAD = {"fulfilled": ["shipped"], "shipped": ["delivered", "in_return", "package_issue"],
         "package_issue": ["delivered", "in_return"], "delivered": ["in_return"]}
 pick = st.integers(min_value=0, max_value=10_000)
+DROPSHIP_SKU = "LAMPE-CUIVRE"
+# What the shop's customers buy: our own stock, the supplier's lamp, or both.
+BASKETS = [("CAF-BRD-M",), (DROPSHIP_SKU,), ("CAF-BRD-M", "SAV-NOIR-200"),
+           ("SAV-NOIR-200",), ("SAV-NOIR-200", DROPSHIP_SKU)]
+# How the supplier's API says where an order is (DEFAULT_SETTINGS' status table).
+SUPPLIER_NEWS = ["processing", "shipped", "rejected", "cancelled"]
 
 
 class Storefront(RuleBasedStateMachine):
@@ -81,6 +92,9 @@ class Storefront(RuleBasedStateMachine):
             days=3)
         self.serial = 0
         self.routine = 0
+        with fx.supplier._lock:  # the supplier forgets the last example's orders
+            fx.supplier.made.clear()
+            fx.supplier.refuse.clear()
 
     @initialize()
     def open_shop(self):
@@ -95,40 +109,54 @@ class Storefront(RuleBasedStateMachine):
         warehouse = fx.make_warehouse()
         for sku, price, stock in (("CAF-BRD-M", 39900, 4), ("SAV-NOIR-200", 7500, 9)):
             fx.make_product(stock=stock, warehouse=warehouse, sku=sku, price_cents=price)
+        supplier = fx.make_supplier(kind="http_json", base_url=fx.supplier.url,
+                                    api_key="sup-key", settings=deepcopy(SUPPLIER_SETTINGS),
+                                    default_shipping_method="Standard")
+        self.supplier_id = supplier.id
+        lamp = fx.make_product(stock=0, dropship_supplier_id=supplier.id, sku=DROPSHIP_SKU)
+        db.session.add(SupplierSku(supplier_id=supplier.id, product_id=lamp.id,
+                                   supplier_sku=f"X-{DROPSHIP_SKU}", cost_cents=1000))
+        # Confirmed dropship lines go to the supplier at once (what fails lands in error).
         fx.make_channel(kind="shopify", code="boutique", base_url=fx.shop.url,
                         api_key="shpat_test", webhook_secret=fx.shop_secret,
-                        default_carrier_id=courier.id)
+                        default_carrier_id=courier.id, dropship_process="always")
         db.session.commit()
         self.agents, self.operator, self.client = fx.agents, fx.operator, fx.client
         self.cards = {agent.uid: None for agent in self.agents}
         # A morning's first orders, so the call screen has work from the first step.
-        for items in ((0,), (1,), (0, 1)):
-            self.shop_sends_an_order(items, redeliver=False)
+        for skus in BASKETS[:3]:
+            self.shop_sends_an_order(skus, redeliver=False)
         run_jobs(self.fx.app)
 
     # -- an ordinary hour -------------------------------------------------------------
 
     @rule()
     def a_routine_hour(self):
-        """One step of an ordinary day in turn: an order, a confirmed call, a packing scan,
-        the courier's next news, a return booked, the jobs between. Hypothesis's first and
-        simplest example repeats the first rule by name, so that example is a whole day."""
+        """One step of an ordinary day in turn: orders, confirmed calls, packing scans, the
+        courier's news (some late or sent twice), the supplier's answers, returns booked,
+        the jobs between. Hypothesis's first and simplest example repeats the first rule by
+        name, so that example is a whole day."""
         self._begin()
         self.routine += 1
-        phase = self.routine % 6
+        n = self.routine
+        phase = n % 8
         if phase == 1:
-            self.shop_sends_an_order((0,), redeliver=False)
+            self.shop_sends_an_order(BASKETS[n % len(BASKETS)], redeliver=n % 3 == 0)
         elif phase == 2:
             self.workers_run(twice=False)
-            self.agent_takes_a_call(self.routine % AGENTS, "confirmed")
-        elif phase == 3:
-            self.workers_run(twice=False)
+            self.agent_takes_a_call(n % AGENTS, "confirmed" if n % 5 else "no_answer")
+        elif phase in (3, 7):
+            self.workers_run(twice=n % 2 == 0)
             if self._orders("created", "in_return"):
-                self.operator_scans(self.routine, by_tracking=False)
+                self.operator_scans(n, by_tracking=n % 2 == 0)
         elif phase in (4, 5) and self._tracking():
-            self.courier_sends_news(self.routine, "next", "now", also=0)
+            self.courier_sends_news(n, "next", "late" if n % 7 == 0 else "now", also=n % 3)
+        elif phase == 6 and self.fx.supplier.made:
+            self.supplier_moves_an_order(n, SUPPLIER_NEWS[n % len(SUPPLIER_NEWS)])
+        elif self.events:
+            self.courier_repeats_a_webhook(n, same_delivery=n % 2 == 0)
         else:
-            self.workers_run(twice=False)
+            self.reconcile_runs()
 
     # -- the shop ---------------------------------------------------------------------
 
@@ -136,12 +164,12 @@ class Storefront(RuleBasedStateMachine):
         self.serial += 1
         return self.serial
 
-    @rule(items=st.sampled_from([(0,), (1,), (0, 1)]), redeliver=st.booleans())
-    def shop_sends_an_order(self, items, redeliver):
+    @rule(skus=st.sampled_from(BASKETS), redeliver=st.booleans())
+    def shop_sends_an_order(self, skus, redeliver):
         """orders/create, sometimes delivered twice."""
         self._begin()
         shop_id = 9000 + self._next_serial()
-        body, headers = shop_webhook(shop_id, "orders/create", f"d-{shop_id}", items)
+        body, headers = shop_webhook(shop_id, "orders/create", f"d-{shop_id}", skus)
         assert self._to_shop(body, headers) == 202
         if redeliver:
             assert self._to_shop(body, headers) == 200
@@ -272,6 +300,33 @@ class Storefront(RuleBasedStateMachine):
                                 csrf=False)
         assert resp.status_code in (200, 202), resp.get_data(as_text=True)[:500]
 
+    # -- the supplier -----------------------------------------------------------------
+
+    @precondition(lambda self: self.fx.supplier.made)
+    @rule(which=pick, news=st.sampled_from(SUPPLIER_NEWS))
+    def supplier_moves_an_order(self, which, news):
+        """The supplier accepts, ships (with a tracking number), rejects or cancels one of
+        the orders it made; the next sync asks and hears it."""
+        self._begin()
+        peer = self.fx.supplier
+        with peer._lock:
+            made = sorted(peer.made.values(), key=lambda m: m.ref)[which % len(peer.made)]
+            made.status = news
+            if news == "shipped" and made.tracking_number is None:
+                made.tracking_number, made.carrier = f"RPD-S{self._next_serial():04d}", "Rapido"
+        sync_supplier.enqueue(self.supplier_id)
+        run_jobs(self.fx.app)
+
+    @rule(refuse=st.booleans())
+    def supplier_stock_changes(self, refuse):
+        """The supplier runs out of the lamp (refusing new orders of it) or has it again."""
+        self._begin()
+        with self.fx.supplier._lock:
+            if refuse:
+                self.fx.supplier.refuse[f"X-{DROPSHIP_SKU}"] = "Out of stock"
+            else:
+                self.fx.supplier.refuse.clear()
+
     # -- the jobs ---------------------------------------------------------------------
 
     @rule(twice=st.booleans())
@@ -335,6 +390,12 @@ class Storefront(RuleBasedStateMachine):
         assert check.restocks_wrong() == []
 
     @invariant()
+    def no_supplier_order_made_twice(self):
+        with self.fx.supplier._lock:
+            references = [m.body.get("external_reference") for m in self.fx.supplier.made.values()]
+        assert check.resubmitted(references) == []
+
+    @invariant()
     def counters_equal_a_recount(self):
         self._look()
         assert check.counter_differences() == []
@@ -346,21 +407,23 @@ class Storefront(RuleBasedStateMachine):
 
 
 def test_storefront_keeps_its_invariants(app, login, make_carrier, make_channel,
-                                         make_product, make_warehouse):
+                                         make_product, make_warehouse, make_supplier):
     """Random days of the shop, each from empty tables; every invariant after every step."""
     from tests.channel_support import SECRET as SHOP_SECRET
 
     agents = [login("agent") for _ in range(AGENTS)]
     for agent in agents:
         agent.uid = agent.user.id  # the row object goes when the first example starts
-    with CourierPeer.running() as courier, Peer.running() as shop:
+    with (CourierPeer.running() as courier, Peer.running() as shop,
+          SupplierPeer.running() as supplier):
         Storefront.fx = SimpleNamespace(
             app=app, agents=agents, operator=login("operator"), client=app.test_client(),
             make_carrier=make_carrier,
             make_channel=make_channel, make_product=make_product,
-            make_warehouse=make_warehouse, courier=courier, shop=shop,
+            make_warehouse=make_warehouse, make_supplier=make_supplier, courier=courier,
+            shop=shop, supplier=supplier,
             shop_secret=SHOP_SECRET)
         run_state_machine_as_test(Storefront, settings=settings(
-            max_examples=5, stateful_step_count=60, deadline=None, derandomize=True,
+            max_examples=10, stateful_step_count=40, deadline=None, derandomize=True,
             database=None, suppress_health_check=list(HealthCheck)))
 
