@@ -68,7 +68,9 @@ class _Reader(HTMLParser):
         classes = (attrs.get("class") or "").split()
         if tag == "h1":
             self._h1 = []
-        if tag == "a" and self._inside("nav") and "brand" not in classes:
+        # The user's name links to their account page: not a menu entry.
+        if tag == "a" and self._inside("nav") and "brand" not in classes \
+                and not self._inside("li", "who"):
             self._link = (attrs.get("href", ""), [])
         if tag == "span" and "data-status" in attrs:
             if self._row is not None:

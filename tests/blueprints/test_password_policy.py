@@ -105,3 +105,9 @@ def test_stored_short_password_still_logs_in(client, make_user):
     user = make_user(role="agent", password="demo")
     assert client.post("/login", data={"username": user.username,
                                        "password": "demo"}).status_code == 303
+
+
+def test_account_page_reached_from_the_name_in_the_header(login):
+    c = login("operator")
+    page = c.get("/shipping/").get_data(as_text=True)
+    assert 'href="/account"' in page
