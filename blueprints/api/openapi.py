@@ -100,6 +100,13 @@ def _webhook(sender: str) -> dict:
     }}
 
 
+# Where a client goes next with the order an answer names (OpenAPI links: followed by
+# generated clients and by the stateful API test).
+ORDER_LINKS = {"GetOrder": {
+    "operationId": "get_order", "parameters": {"order_id": "$response.body#/id"},
+    "description": "Read the order back by its id."}}
+
+
 def _paths(query_parameters: list[dict]) -> dict:
     """Every route of the blueprint, documented."""
     order = ref(schemas.Order)
@@ -113,9 +120,11 @@ def _paths(query_parameters: list[dict]) -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": ref(schemas.NewOrder)}}},
                 "responses": {
-                    "201": _json("Created.", order, {"Location": {
+                    "201": {**_json("Created.", order, {"Location": {
                         "description": "The order's URL.", "schema": {"type": "string"}}}),
-                    "200": _json("Received before with the same content.", order),
+                        "links": ORDER_LINKS},
+                    "200": {**_json("Received before with the same content.", order),
+                            "links": ORDER_LINKS},
                     **_errors((400, 401, 409, 413, 422))},
             },
             "get": {
@@ -135,7 +144,8 @@ def _paths(query_parameters: list[dict]) -> dict:
             "parameters": [{"name": "order_id", "in": "path", "required": True,
                             "schema": {"type": "integer", "minimum": 1,
                                        "maximum": schemas.MAX_ID}}],
-            "responses": {"200": _json("The order.", order), **_errors((401, 404))},
+            "responses": {"200": {**_json("The order.", order), "links": ORDER_LINKS},
+                          **_errors((401, 404))},
         }},
         f"{PREFIX}/carriers/{{code}}/webhook": _webhook("carrier"),
         f"{PREFIX}/channels/{{code}}/webhook": _webhook("channel"),

@@ -1,8 +1,10 @@
-"""Schemathesis against the API served over HTTP: generated requests for every operation.
+"""Schemathesis against the API served over HTTP: generated requests for every operation,
+and sequences that follow the document's links.
 
 Every documented operation gets valid and invalid requests generated from the OpenAPI
 document (plus its examples) and sent with a valid key; each answer must be no server
-error, a documented status, a body of the documented schema and content type.
+error, a documented status, a body of the documented schema and content type. The stateful
+test creates orders and follows the links of each answer (read the order back by its id).
 """
 
 import pytest
@@ -72,3 +74,51 @@ def test_generated_requests_get_documented_answers(live_server, token):
         modes = GenerationMode if takes_input(operation) else [GenerationMode.POSITIVE]
         for mode in modes:
             check(operation, operation.as_strategy(generation_mode=mode), live_server, token)
+
+
+# --- stateful: the document's links, followed with real ids -----------------------------
+
+KNOWN = {"sku": "MUG-1", "phone": "0612345678"}
+
+
+def _known_values(body) -> None:
+    """Put a product and a phone the shop has into a generated order, where it has those
+    fields, so that most sequences create an order and follow its links."""
+    if not isinstance(body, dict):
+        return
+    customer = body.get("customer")
+    if isinstance(customer, dict) and isinstance(customer.get("phone"), str):
+        customer["phone"] = KNOWN["phone"]
+    for line in body.get("lines") or []:
+        if isinstance(line, dict) and isinstance(line.get("sku"), str):
+            line["sku"] = KNOWN["sku"]
+
+
+def test_order_links_are_followed_with_documented_answers(live_server, token):
+    schema = schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json", timeout=10)
+    document = schema.raw_schema["paths"]
+    created = document["/api/v1/orders"]["post"]["responses"]["201"]["links"]
+    assert created["GetOrder"]["operationId"] == "get_order"
+    followed = []
+
+    class Orders(schema.as_state_machine()):
+        def before_call(self, case):
+            if case.operation.label == "POST /api/v1/orders":
+                _known_values(case.body)
+
+        def get_call_kwargs(self, case):
+            return {"base_url": live_server, "timeout": 10,
+                    "headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response, case):
+            if case.operation.label == "GET /api/v1/orders/{order_id}":
+                followed.append(response.status_code)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Orders.run(settings=settings(max_examples=25, stateful_step_count=4, deadline=None,
+                                 derandomize=True, database=None,
+                                 suppress_health_check=list(HealthCheck)))
+    # The link was followed with ids of orders just created: those are found.
+    assert 200 in followed
