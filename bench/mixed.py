@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy import MetaData, Table, create_engine, insert, select, text
 
+from . import agents as agents_bench
 from . import generate, shipping
 from .openloop import Client, Schedule, Tally, Task
 
@@ -441,6 +442,8 @@ def measure(url: str, make_server, quick: bool, plan: Plan | None = None) -> dic
                           CARRIER_SYNC_SECONDS=str(SYNC_S))
         before, pointed = point_carrier(url, f"{server.base}/sandbox/carrier"), True
         ensure_agents(url, 0)
+        # As agent_action does: confirmations take stock instead of meeting a shortage's 409.
+        agents_bench.top_up_stock(url)
         rng = random.Random(f"{MIXED}:{len(plan.steps)}")
         with server, shipping.RqWorker(server.env, redis.url) as worker, \
                 Cron(server.env, redis.url) as cron:
