@@ -238,8 +238,11 @@ def test_readme_production_path_ships_a_confirmed_order(tmp_path):
     base = f"http://127.0.0.1:{port}"
     deployment = Deployment(tmp_path, _environment(tmp_path, database_url, redis.url, port))
     try:
-        where = deployment.run("python", "-c", "import app; print(app.__file__)")
-        assert where.startswith(str(tmp_path / "venv")), where
+        # The installed copy answers, its writable state kept in CODBOARD_INSTANCE.
+        where = deployment.run("python", "-c", "import app; print(app.__file__); "
+                               "print(app.create_app().instance_path)").split()
+        assert where[0].startswith(str(tmp_path / "venv")), where
+        assert where[1] == str(tmp_path / "instance"), where
 
         deployment.run("flask", "--app", "app:create_app", "db", "upgrade")
         # The demo's carrier, channels and stock, without its orders.
