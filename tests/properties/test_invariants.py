@@ -86,3 +86,8 @@ def test_one_order_on_two_agents_cards_is_reported(make_order, make_user):
     assert check.double_holds({first.id: order.id, second.id: order.id}) == [
         f"order {order.id} is on the cards of agents {[first.id, second.id]}"]
 
+
+
+def test_a_supplier_order_made_twice_is_reported():
+    assert check.resubmitted(["#7-1", "#8-1"]) == []
+    assert check.resubmitted(["#7-1", "#8-1", "#7-1"]) == ["supplier made 2 orders for #7-1"]

@@ -418,12 +418,13 @@ def test_storefront_keeps_its_invariants(app, login, make_carrier, make_channel,
           SupplierPeer.running() as supplier):
         Storefront.fx = SimpleNamespace(
             app=app, agents=agents, operator=login("operator"), client=app.test_client(),
-            make_carrier=make_carrier,
-            make_channel=make_channel, make_product=make_product,
+            make_carrier=make_carrier, make_channel=make_channel, make_product=make_product,
             make_warehouse=make_warehouse, make_supplier=make_supplier, courier=courier,
-            shop=shop, supplier=supplier,
-            shop_secret=SHOP_SECRET)
-        run_state_machine_as_test(Storefront, settings=settings(
-            max_examples=10, stateful_step_count=40, deadline=None, derandomize=True,
-            database=None, suppress_health_check=list(HealthCheck)))
+            shop=shop, supplier=supplier, shop_secret=SHOP_SECRET)
+        try:
+            run_state_machine_as_test(Storefront, settings=settings(
+                max_examples=10, stateful_step_count=40, deadline=None, derandomize=True,
+                database=None, suppress_health_check=list(HealthCheck)))
+        finally:
+            del Storefront.fx  # the app and clients end with this test
 
