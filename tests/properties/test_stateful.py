@@ -423,7 +423,7 @@ def test_storefront_keeps_its_invariants(app, login, make_carrier, make_channel,
             shop=shop, supplier=supplier, shop_secret=SHOP_SECRET)
         try:
             run_state_machine_as_test(Storefront, settings=settings(
-                max_examples=10, stateful_step_count=40, deadline=None, derandomize=True,
+                max_examples=8, stateful_step_count=35, deadline=None, derandomize=True,
                 database=None, suppress_health_check=list(HealthCheck)))
         finally:
             del Storefront.fx  # the app and clients end with this test
