@@ -553,23 +553,29 @@ def summarize(result: dict) -> None:
 
 
 SERVING = ("server", "database", "rq worker", "rq cron")
+# The web requests' share: rq's jobs come in bursts (a sync, a reconcile), so a minute's
+# rq figure says little about what the agents' actions added.
+WEB = ("server", "database")
 
 
 def _cost_per_action(steps: list[dict]) -> None:
-    """Each step's CPU per agent action over the 0-agent step (server, database and rq, in
-    ms of one core), and the cores GOAL_AGENTS would need at that cost: where the time goes."""
+    """Each step's CPU per agent action over the 0-agent step (server and database, in ms
+    of one core), and the cores GOAL_AGENTS would need at that cost on top of the 0-agent
+    step's serving (rq included): where the time goes."""
     if not steps or steps[0]["agents"] or not steps[0].get("cpu_percent"):
         return
     cores = os.cpu_count() or 1
 
-    def used(s: dict) -> float:  # cores busy serving
-        return sum(s["cpu_percent"].get(k, 0) for k in SERVING) / 100 * cores
+    def used(s: dict, groups: tuple[str, ...]) -> float:  # cores busy serving
+        return sum(s["cpu_percent"].get(k, 0) for k in groups) / 100 * cores
 
     for s in steps[1:]:
-        if s.get("cpu_percent") and s["agent_actions_per_s"]:
-            ms = max(used(s) - used(steps[0]), 0) / s["agent_actions_per_s"] * 1000
+        added = used(s, WEB) - used(steps[0], WEB) if s.get("cpu_percent") else 0
+        if added > 0 and s["agent_actions_per_s"]:
+            ms = added / s["agent_actions_per_s"] * 1000
             s["cpu_ms_per_action"] = round(ms, 1)
-            s["cores_for_goal"] = round(used(steps[0]) + ms / 1000 * GOAL_AGENTS / THINK_S, 2)
+            s["cores_for_goal"] = round(used(steps[0], SERVING)
+                                        + ms / 1000 * GOAL_AGENTS / THINK_S, 2)
 
 
 def line(result: dict) -> str:
