@@ -26,6 +26,8 @@ class Order(Timestamps, db.Model):
         # The list sorts newest first on (created_at, id) and pages by keyset; each
         # filter has an index that yields its rows already in that order.
         Index("ix_orders_created", "created_at", "id"),
+        # The shipping desk pages confirmed orders oldest confirmation first.
+        Index("ix_orders_confirmed", "confirmed_at", "id"),
         Index("ix_orders_confirmation_created", "confirmation_status", "created_at", "id"),
         Index("ix_orders_shipping_created", "shipping_status", "created_at", "id"),
         Index("ix_orders_channel_created", "channel_id", "created_at", "id"),
