@@ -70,7 +70,8 @@ def start_children(env: dict[str, str], children: dict[str, subprocess.Popen[byt
 
     url = env["REDIS_URL"]
     commands = {
-        "rq worker": [str(BIN / "rq"), "worker", "--with-scheduler", "--url", url, *QUEUE_NAMES],
+        "rq worker": [str(BIN / "rq"), "worker", "--with-scheduler", "--worker-class",
+                      "workers.worker.AppWorker", "--url", url, *QUEUE_NAMES],
         "rq cron": [str(BIN / "rq"), "cron", "--url", url, "workers.cron_config"],
         "gunicorn": [
             str(BIN / "gunicorn"),

@@ -254,7 +254,8 @@ def test_readme_production_path_ships_a_confirmed_order(tmp_path):
 
         deployment.start("gunicorn", "gunicorn", "--bind", f"127.0.0.1:{port}",
                          "--worker-class", "sync", "--workers", "2", "app:create_app()")
-        deployment.start("worker", "rq", "worker", "--with-scheduler", "--url", redis.url,
+        deployment.start("worker", "rq", "worker", "--with-scheduler", "--worker-class",
+                         "workers.worker.AppWorker", "--url", redis.url,
                          "default", "carriers", "channels", "suppliers")
         deployment.start("cron", "rq", "cron", "--url", redis.url, "workers.cron_config")
         _wait_healthy(deployment, base)
