@@ -1,4 +1,4 @@
-"""desk: orders by confirmation time, and a partial index of failing parcels
+"""desk: orders by confirmation time (and per shipping status), and a partial index of failing parcels
 
 Revision ID: 0013_desk_counts
 Revises: 0012_secrets
@@ -19,6 +19,8 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index('ix_orders_confirmed', ['confirmed_at', 'id'], unique=False)
+        batch_op.create_index('ix_orders_shipping_confirmed',
+                              ['shipping_status', 'confirmed_at', 'id'], unique=False)
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.create_index('ix_parcels_failing', ['order_id'], unique=False,
                               sqlite_where=sa.text('last_error IS NOT NULL'),
@@ -31,4 +33,5 @@ def downgrade():
                             sqlite_where=sa.text('last_error IS NOT NULL'),
                             postgresql_where=sa.text('last_error IS NOT NULL'))
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_shipping_confirmed')
         batch_op.drop_index('ix_orders_confirmed')

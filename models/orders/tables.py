@@ -26,8 +26,10 @@ class Order(Timestamps, db.Model):
         # The list sorts newest first on (created_at, id) and pages by keyset; each
         # filter has an index that yields its rows already in that order.
         Index("ix_orders_created", "created_at", "id"),
-        # The shipping desk pages confirmed orders oldest confirmation first.
+        # The shipping desk pages confirmed orders oldest confirmation first, usually
+        # one shipping status at a time.
         Index("ix_orders_confirmed", "confirmed_at", "id"),
+        Index("ix_orders_shipping_confirmed", "shipping_status", "confirmed_at", "id"),
         Index("ix_orders_confirmation_created", "confirmation_status", "created_at", "id"),
         Index("ix_orders_shipping_created", "shipping_status", "created_at", "id"),
         Index("ix_orders_channel_created", "channel_id", "created_at", "id"),
