@@ -420,7 +420,8 @@ def step_line(result: dict) -> str:
 # --- the measurement -------------------------------------------------------------------------
 
 
-def measure(url: str, make_server, quick: bool, plan: Plan | None = None) -> dict:
+def measure(url: str, make_server, quick: bool, plan: Plan | None = None,
+            all_steps: bool = False) -> dict:
     """The stepped mixed load (see the module's docstring)."""
     from workers.redis_server import PrivateRedis
 
@@ -472,7 +473,8 @@ def measure(url: str, make_server, quick: bool, plan: Plan | None = None) -> dic
                 result["steps"].append(step(crew, agents, plan, cpu, rng))
                 result["steps"][-1]["drain_s"] = drain(server.base)
                 say(step_line(result["steps"][-1]))
-                if agents and not result["steps"][-1]["ok"]:
+                # --all-steps goes on past a broken step, to show how each route scales.
+                if agents and not result["steps"][-1]["ok"] and not all_steps:
                     break
         result["gunicorn"] = server.settings.label
         result["status"] = "ok"
@@ -528,8 +530,9 @@ def summarize(result: dict) -> None:
             if base.get(name, {}).get("p99_ms"):
                 r["p99_x_baseline"] = round(r["p99_ms"] / base[name]["p99_ms"], 2)
     _cost_per_action(steps)
-    passed = [s["agents"] for s in steps if s["ok"] and s["agents"]]
-    result["max_agents"] = max(passed, default=0)
+    # The largest step before the first broken one (later steps may pass by luck).
+    passed = list(itertools.takewhile(lambda s: s["ok"], steps))
+    result["max_agents"] = max((s["agents"] for s in passed), default=0)
     if result.get("status") != "ok":
         result["verdict"] = f"failed: {result.get('reason')}"
         return
@@ -620,6 +623,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, nargs="+", help="agent counts (0 first: baseline)")
     parser.add_argument("--warmup", type=float)
     parser.add_argument("--seconds", type=float, help="measured seconds per step")
+    parser.add_argument("--all-steps", action="store_true",
+                        help="measure every step, not only up to the first broken one")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     plan = Plan(tuple(args.steps or plan.steps), args.warmup or plan.warmup_s,
@@ -633,7 +638,8 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
     say(f"{orders:,} orders; steps {plan.steps}, {plan.warmup_s:g} s warm-up + "
         f"{plan.measure_s:g} s each")
-    result = measure(url, lambda redis: Server(url, redis, DEFAULT_GUNICORN), args.quick, plan)
+    result = measure(url, lambda redis: Server(url, redis, DEFAULT_GUNICORN), args.quick, plan,
+                     args.all_steps)
     result.update(date=datetime.now(UTC).replace(microsecond=0).isoformat(), orders=orders,
                   machine=machine(), database=url.split("://")[0])
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -759,7 +759,9 @@ class RqWorker:
 
         self.redis_url = redis_url
         self.log_path = generate.DATA_DIR / "rq-worker.log"
+        # The worker class production runs (README): the app is built once, then forked.
         self.command = [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler",
+                        "--worker-class", "workers.worker.AppWorker",
                         "--url", redis_url, *QUEUE_NAMES]
         self.env = env
         self.proc: subprocess.Popen | None = None

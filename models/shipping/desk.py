@@ -21,9 +21,12 @@ from .tables import Parcel
 
 PAGE_SIZE = 50
 MAX_SELECTED = 500
-# The stuck and error counts are a scan (no index says "stuck"): at most one per process
-# every couple of seconds. The key shares the prefix the order counters clear on a flush.
+# The error count reads a small partial index and follows every change: its key shares
+# the prefix the order counters clear on a flush, and it lives two seconds at most.
 COUNTS_TTL_SECONDS = 2.0
+# Stuck is measured in hours and days, and counting it reads every order still on its
+# way (tens of thousands in a big shop): once a minute per process is fresh enough.
+STUCK_TTL_SECONDS = 60.0
 
 # Why a row is stuck, as the page explains it.
 NO_UPDATE, NO_TRACKING, LONG_RETURN = "no_update", "no_tracking", "long_return"
@@ -172,20 +175,29 @@ def matching_ids(f: DeskFilters, settings: ShippingSettings, now: datetime,
 def problem_counts(settings: ShippingSettings, now: datetime,
                    channel_id: int | None = None) -> dict[str, int]:
     """How many parcels are stuck and how many carry a carrier error (cached briefly)."""
-    return cached(f"status_counts:desk:{channel_id}",
-                  lambda: _read_problems(settings, now, channel_id), ttl=COUNTS_TTL_SECONDS)
+    limits = (settings.stuck_no_update_hours, settings.stuck_no_tracking_days,
+              settings.stuck_in_return_days)
+    stuck = cached(f"desk_stuck:{channel_id}:{limits}",
+                   lambda: _count_stuck(settings, now, channel_id), ttl=STUCK_TTL_SECONDS)
+    errors = cached(f"status_counts:desk_errors:{channel_id}",
+                    lambda: _count_errors(channel_id), ttl=COUNTS_TTL_SECONDS)
+    return {"stuck": stuck, "errors": errors}
 
 
-def _read_problems(settings: ShippingSettings, now: datetime,
-                   channel_id: int | None) -> dict[str, int]:
-    """Count stuck and failing parcels, each through an index that skips settled orders."""
+def _count_stuck(settings: ShippingSettings, now: datetime, channel_id: int | None) -> int:
+    """Stuck parcels, read only among the statuses that can be stuck (an index)."""
     reason = stuck_reason(settings, now)
-    # Only these statuses can be stuck (see stuck_reason); delivered, returned and
-    # canceled orders are most of a shop's history and are never read here.
-    stuck = _base((func.count(),)).where(Order.shipping_status.in_(CAN_BE_STUCK),
+    # Delivered, returned and canceled orders are most of a shop's history and never stuck.
+    query = _base((func.count(),)).where(Order.shipping_status.in_(CAN_BE_STUCK),
                                          reason.is_not(None))
-    errors = _base((func.count(),)).where(Parcel.last_error.is_not(None))
     if channel_id is not None:
-        stuck = stuck.where(Order.channel_id == channel_id)
-        errors = errors.where(Order.channel_id == channel_id)
-    return {"stuck": int(db.session.scalar(stuck)), "errors": int(db.session.scalar(errors))}
+        query = query.where(Order.channel_id == channel_id)
+    return int(db.session.scalar(query))
+
+
+def _count_errors(channel_id: int | None) -> int:
+    """Parcels carrying a carrier error (the ix_parcels_failing partial index)."""
+    query = _base((func.count(),)).where(Parcel.last_error.is_not(None))
+    if channel_id is not None:
+        query = query.where(Order.channel_id == channel_id)
+    return int(db.session.scalar(query))
