@@ -184,26 +184,32 @@ def speaker(login, make_user):
     return make
 
 
+def job_errors(queues) -> list[str]:
+    """The errors of the jobs that failed on these queues (failed, or waiting for a retry)."""
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    errors = []
+    for queue in queues:
+        for registry in (FailedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue)):
+            for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection):
+                result = job and job.latest_result()
+                if result is not None and result.exc_string:
+                    errors.append(f"{job.func_name}: {result.exc_string}")
+    return errors
+
+
 @pytest.fixture
 def run_jobs(app):
     """Run every queued job in this process with a real RQ worker; fail loudly on job errors."""
     from rq import SimpleWorker
-    from rq.job import Job
-    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
     from workers import QUEUE_NAMES, get_queue
 
     def run() -> None:
         queues = [get_queue(name) for name in QUEUE_NAMES]
         SimpleWorker(queues, connection=app.extensions["redis"]).work(burst=True)
-        errors = []
-        for queue in queues:
-            # A failed job is either in the failed registry or scheduled for a retry.
-            for registry in (FailedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue)):
-                for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection):
-                    result = job and job.latest_result()
-                    if result is not None and result.exc_string:
-                        errors.append(f"{job.func_name}: {result.exc_string}")
+        errors = job_errors(queues)
         assert not errors, "\n".join(errors)
 
     return run

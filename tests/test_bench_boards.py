@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from bench import boards, generate, run
 from bench.scenarios import BY_NAME, LIST_MEMORY, MINIMAL
+from tests.bench_support import tiny_data_set
 
 N = 2000
 
@@ -17,8 +18,7 @@ N = 2000
 @pytest.fixture(scope="module")
 def data_url(tmp_path_factory) -> str:
     """A tiny generated data set on SQLite."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'orders.db'}"
-    generate.ensure(url, N)
+    url = tiny_data_set(tmp_path_factory, N)
     return url
 
 

@@ -14,6 +14,7 @@ from app import create_app
 from bench import dropship, generate, run
 from bench.scenarios import BY_NAME, LIST_MEMORY, MINIMAL
 from models.dropship.queries import OUTCOMES
+from tests.bench_support import tiny_data_set
 
 N = 2000  # orders of the tiny data set; every supplier order status occurs at this size
 
@@ -21,8 +22,7 @@ N = 2000  # orders of the tiny data set; every supplier order status occurs at t
 @pytest.fixture(scope="module")
 def data_url(tmp_path_factory) -> str:
     """A tiny generated data set on SQLite, topped up with supplier orders."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'orders.db'}"
-    generate.ensure(url, N)
+    url = tiny_data_set(tmp_path_factory, N)
     dropship.ensure(url, N)
     return url
 

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from bench import generate, mixed, run
+from bench import mixed, run
 from bench.openloop import Schedule, Tally, Task, percentile
+from tests.bench_support import tiny_data_set
 
 N = 2000
 
@@ -15,8 +16,7 @@ N = 2000
 @pytest.fixture(scope="module")
 def data_url(tmp_path_factory) -> str:
     """A tiny generated data set on SQLite."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'orders.db'}"
-    generate.ensure(url, N)
+    url = tiny_data_set(tmp_path_factory, N)
     return url
 
 

@@ -11,6 +11,7 @@ import redis
 from rq import Worker
 
 from workers import QUEUE_NAMES
+from workers.redis_server import redis_answers
 
 BIN = Path(sys.executable).parent
 WORKERS = ("worker1", "worker2")
@@ -41,14 +42,8 @@ class Cluster:
             time.sleep(0.05)
 
     def redis_answers(self) -> bool:
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=0.5,
-                                      socket_connect_timeout=0.5)
-        try:
-            return bool(client.ping())
-        except (redis.RedisError, OSError):
-            return False
-        finally:
-            client.close()
+        """True when the private Redis answers PING."""
+        return redis_answers(self.redis_url)
 
     def restart_redis(self, down_seconds: float) -> None:
         """SIGKILL Redis (its queues, registries and nudge flags are gone), then start it."""

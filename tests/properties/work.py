@@ -2,11 +2,10 @@
 few hundred times: empty the tables but the people, and run the queued jobs."""
 
 from rq import SimpleWorker
-from rq.job import Job
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import text
 
 from extensions import db
+from tests.conftest import job_errors
 from workers import QUEUE_NAMES, get_queue
 
 # Kept between examples: logging people in hashes their password (scrypt, up to half a
@@ -37,12 +36,5 @@ def run_jobs(app) -> None:
     """Run every queued job with a real RQ worker; fail loudly on job errors."""
     queues = [get_queue(name) for name in QUEUE_NAMES]
     BurstWorker(queues, connection=app.extensions["redis"]).work(burst=True)
-    errors = []
-    for queue in queues:
-        # A failed job is either in the failed registry or scheduled for a retry.
-        for registry in (FailedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue)):
-            for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection):
-                result = job and job.latest_result()
-                if result is not None and result.exc_string:
-                    errors.append(f"{job.func_name}: {result.exc_string}")
+    errors = job_errors(queues)
     assert not errors, "\n".join(errors)
