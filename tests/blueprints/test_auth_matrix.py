@@ -296,7 +296,6 @@ def test_declared_roles_agree_with_the_table(app, key):
 def _refusal(route: Route, access: Access, who: str, resp) -> str | None:
     """Why this answer breaks the table for this person, or None when it agrees."""
     status = resp.status_code
-    wrong = f"{who}: {status} {_body(resp)!r}"
     if access.kind == "same":
         ok = status == access.status
     elif access.kind == "key":
@@ -313,7 +312,7 @@ def _refusal(route: Route, access: Access, who: str, resp) -> str | None:
             status == 302 and "next" in location(resp)[1])  # not sent to the login gate
     else:
         ok = status == 403 and heading(resp) == "Not allowed"
-    return None if ok else wrong
+    return None if ok else f"{who}: {status} {_body(resp)!r}"
 
 
 # One test per route, everyone in turn: an app, a database and four logins per route
@@ -326,8 +325,8 @@ def test_route_answers_as_the_table_says(client, login, route):
     for who in WHO:
         c = client if who == "anonymous" else _sweeper(login, who)
         resp = _send(c, route)
-        resp.close()  # a static file is streamed from an open file
         wrong.append(_refusal(route, access, who, resp))
+        resp.close()  # a static file is streamed from an open file
     assert not any(wrong), f"{route.key}: " + "; ".join(w for w in wrong if w)
 
 
