@@ -19,6 +19,8 @@ def log_in(page: Page, live_server: str, username: str) -> None:
     page.get_by_label("Password").fill("browser-pw-1")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Log in to codboard")
+    # Keys and htmx hooks come from deferred scripts: they listen once the page has loaded.
+    page.wait_for_load_state("load")
 
 
 def test_an_operator_enters_an_order_and_an_agent_gets_it(
