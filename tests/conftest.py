@@ -112,15 +112,20 @@ class Client(FlaskClient):
         return self.get(*args, headers=headers, **kwargs)
 
 
-def _wipe(url: str) -> None:
-    """Empty every table, keeping the schema, so each test starts from nothing."""
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+def empty_tables(keep: tuple[str, ...] = ()) -> None:
+    """Empty every table but those in keep, keeping the schema."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in keep]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+
+
+def _wipe(url: str) -> None:
+    """Empty every table, keeping the schema, so each test starts from nothing."""
+    empty_tables()
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 few hundred times: empty the tables but the people, and run the queued jobs."""
 
 from rq import SimpleWorker
-from sqlalchemy import text
 
-from extensions import db
-from tests.conftest import job_errors
+from tests.conftest import empty_tables, job_errors
 from workers import QUEUE_NAMES, get_queue
 
 # Kept between examples: logging people in hashes their password (scrypt, up to half a
@@ -15,13 +13,7 @@ KEPT = ("users",)
 
 def empty_but_users() -> None:
     """Empty every table but the users, as the conftest's teardown empties all of them."""
-    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+    empty_tables(keep=KEPT)
 
 
 class BurstWorker(SimpleWorker):
