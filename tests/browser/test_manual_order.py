@@ -76,6 +76,7 @@ def test_an_operator_enters_an_order_and_an_agent_gets_it(
     assert order.cod_amount_cents == 17400
 
     page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in to codboard")
     log_in(page, live_server, "salma")
     page.keyboard.press("N")
     card = page.locator("article.call-card")
