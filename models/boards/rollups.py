@@ -8,7 +8,6 @@ difference (`apply`); the ORM's flush does the same through the listeners below.
 same function folds every order from scratch for check-counters and rebuilds.
 """
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from models.base import db
 from models.orders.tables import Order, OrderLine
+from models.shards import transaction_shard
 from models.small_tables import forget
 
 from .tables import (
@@ -33,7 +33,6 @@ from .tables import (
     CITY,
     NO_KEY,
     NOT_SHIPPED,
-    SHARDS,
     SUPPLIER,
     AgentCallCount,
     CodCount,
@@ -185,7 +184,7 @@ def write(deltas: dict[tuple, list[int]], connection=None, shard: int | None = N
     if not deltas:
         return
     connection = connection or db.session.connection()
-    shard = random.randrange(SHARDS) if shard is None else shard
+    shard = transaction_shard(connection) if shard is None else shard
     rows: dict[str, list[dict]] = defaultdict(list)
     for key in sorted(deltas, key=str):
         name, *parts = key

@@ -19,9 +19,9 @@ DIMENSIONS = (ALL, CHANNEL, CARRIER, AGENT, CITY, SUPPLIER)
 NO_KEY = ""  # the "all" slice, and an order without a carrier or an agent
 NOT_SHIPPED = ""  # shipping status before confirmation (primary keys cannot be NULL)
 UNPAID = ""  # remittance of a parcel no statement has settled yet
-# Concurrent transactions pick different rows of a hot slice (today, all orders);
-# readers sum the shards, and the daily check folds past days into shard 0.
-SHARDS = 8
+# Concurrent transactions pick different rows (shards, models/shards.py) of a hot slice
+# (today, all orders); readers sum the shards, and the daily check folds past days into
+# shard 0.
 
 
 class OrderDayCount(db.Model):

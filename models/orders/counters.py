@@ -2,7 +2,6 @@
 rows: every flush that adds an order or changes its statuses adjusts the counters in
 the same transaction, and a plain UPDATE of a status calls count_move."""
 
-import random
 from collections import Counter
 
 from sqlalchemy import ForeignKey, String, event, func, insert, inspect, select
@@ -10,13 +9,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
+from models.shards import transaction_shard
 from models.small_tables import cached, forget
 
 from .tables import Order
 
-# Concurrent transactions that change the same status pick different rows, so
+# Concurrent transactions that change the same status pick different rows (shards), so
 # they don't queue behind one hot counter row; readers sum the shards.
-SHARDS = 8
 NONE = ""  # shipping status before confirmation (primary keys cannot be NULL)
 
 
@@ -90,13 +89,14 @@ def _count(session: Session, _context) -> None:
     deltas = _deltas(session)
     if not deltas:
         return
-    shard = random.randrange(SHARDS)
+    connection = session.connection()
+    shard = transaction_shard(connection)
     rows = [
         {"channel_id": c, "confirmation_status": conf, "shipping_status": ship,
          "shard": shard, "n": n}
         for (c, conf, ship), n in sorted(deltas.items(), key=lambda kv: str(kv[0]))
     ]
-    _upsert(session.connection(), rows)
+    _upsert(connection, rows)
     forget("status_counts:")  # this process's own changes show at once
 
 
@@ -114,20 +114,22 @@ def count_moves(moves) -> None:
         if old != new:
             deltas[old] -= 1
             deltas[new] += 1
-    rows = [{"channel_id": c, "confirmation_status": conf, "shipping_status": ship,
-             "shard": random.randrange(SHARDS), "n": n}
+    connection = db.session.connection()
+    rows = [{"channel_id": c, "confirmation_status": conf, "shipping_status": ship, "n": n}
             for (c, conf, ship), n in sorted(deltas.items(), key=lambda kv: str(kv[0])) if n]
     if rows:
-        _upsert(db.session.connection(), rows)
+        shard = transaction_shard(connection)
+        _upsert(connection, [{**row, "shard": shard} for row in rows])
         forget("status_counts:")
 
 
 def count_arrivals(channel_id: int, n: int) -> None:
     """Add n orders that arrived New through a plain INSERT (the intake door)."""
     if n:
-        _upsert(db.session.connection(), [{
+        connection = db.session.connection()
+        _upsert(connection, [{
             "channel_id": channel_id, "confirmation_status": "new", "shipping_status": NONE,
-            "shard": random.randrange(SHARDS), "n": n}])
+            "shard": transaction_shard(connection), "n": n}])
         forget("status_counts:")
 
 
