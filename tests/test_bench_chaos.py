@@ -3,7 +3,7 @@ count each kind of damage a lost or doubled piece of work would leave."""
 
 from sqlalchemy import text
 
-from bench.chaos.checks import due_work, invariants
+from bench.chaos.checks import due_work, invariants, server_errors
 from extensions import db
 from models import SandboxParcel, utcnow
 
@@ -62,3 +62,10 @@ def test_chaos_checks_count_a_confirmed_order_never_registered(make_order, make_
     assert damage(figures()) == {"confirmed orders never registered": 1}
     with db.engine.connect() as conn:
         assert due_work(conn, utcnow())["unregistered"] == 1
+
+
+def test_chaos_counts_codboards_own_server_errors_but_not_the_sandboxs():
+    tally = {"agent confirmed 200": 40, "agent confirmed 500": 2, "api 503": 1,
+             "channel webhook replay 202": 9, "marketplace order 500": 7,
+             "Marketplace: ConnectionError": 3, "operator returned 409": 1}
+    assert server_errors(tally) == 3

@@ -157,6 +157,7 @@ def main(argv=None) -> int:
         found["API orders never taken by the API"] = unsent
         found["counters differ from a recount"] = 0 if checks.counters_match(env) else 1
         found["work still due after the drain"] = sum(due.values())
+        found["codboard answers 5xx"] = checks.server_errors(tally.counts)
     finally:
         cluster.stop()
     summary = {

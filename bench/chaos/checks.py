@@ -94,3 +94,14 @@ def counters_match(env: dict[str, str]) -> bool:
     if result.returncode:
         print(result.stdout[-2000:], result.stderr[-2000:], sep="\n")
     return result.returncode == 0
+
+
+# Answers in the traffic's tally that came from the sandbox partners, not from codboard.
+PARTNERS = ("marketplace order",)
+
+
+def server_errors(tally: dict[str, int]) -> int:
+    """codboard's own 5xx answers to the traffic (keys end in the status code)."""
+    return sum(n for key, n in tally.items()
+               if not key.startswith(PARTNERS)
+               and (code := key.rsplit(" ", 1)[-1]).isdigit() and code.startswith("5"))
