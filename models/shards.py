@@ -20,6 +20,8 @@ _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:space, :shard)")
 
 def transaction_shard(connection) -> int:
     """This transaction's shard, chosen at its first counter write and kept to its end."""
+    if not connection.in_transaction():
+        connection.begin()  # as its first statement would, so the shard is tied to it
     transaction = connection.get_transaction()
     info = connection.info
     if info.get("shard_transaction") is not transaction:
